@@ -1,0 +1,76 @@
+"""What every HTTP handler shares: the resolver, CORS by allow-list, and errors as {"error": ...}."""
+
+from __future__ import annotations
+
+import fnmatch
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from .config import DEFAULT_LOCAL_ORIGINS, settings
+from .observability import logger
+
+
+class BadRequest(Exception):
+    """Client input we refuse; mapped to an HTTP 4xx in exactly one place."""
+
+    def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AllowList(CORSConfig):
+    """CORS for listed origins only; entries may use shell wildcards (http://localhost:*). Never credentials."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        super().__init__(allow_origin=patterns[0] if patterns else "null", max_age=600, allow_credentials=False)
+        self.patterns = tuple(p for p in patterns if p != "*")
+
+    def allowed_origin(self, extracted_origin: str) -> str | None:
+        if extracted_origin and any(fnmatch.fnmatchcase(extracted_origin, p) for p in self.patterns):
+            return extracted_origin
+        return None
+
+    def to_dict(self, origin: str | None) -> dict[str, str]:
+        if not origin or self.allowed_origin(origin) is None:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        }
+
+
+def error(status: int, message: str) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": message})
+
+
+def resolver() -> APIGatewayHttpResolver:
+    origins = settings().allowed_origins or DEFAULT_LOCAL_ORIGINS
+    app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=True)
+
+    @app.exception_handler(BadRequest)
+    def bad_request(exc: BadRequest) -> Response:
+        return error(exc.status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err.get("loc", ()) if part not in ("query", "path", "body"))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+        return error(HTTPStatus.BAD_REQUEST, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(NotFoundError)
+    def not_found(_exc: NotFoundError) -> Response:
+        return error(HTTPStatus.NOT_FOUND, "no such route")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+
+    return app

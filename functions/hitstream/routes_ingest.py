@@ -1,0 +1,89 @@
+"""POST /statistics/{slug}/hits and /likes: validate, then one write (or none, for bots)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.metrics import MetricUnit
+
+from . import ingest
+from .api import BadRequest
+from .config import settings
+from .observability import metrics
+from .slugs import SLUG_PATTERN
+
+MAX_BODY_BYTES = 4096
+ACCEPTED_TYPES = ("application/json", "text/plain")
+
+router = Router()
+
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="Article slug", max_length=200)]
+
+
+def read_beacon_body(body: bytes | None, content_type: str) -> dict[str, Any]:
+    """The optional body: a JSON object of at most 4 KiB, sent as application/json or text/plain."""
+    if body and len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"body is larger than {MAX_BODY_BYTES} bytes")
+    media = content_type.split(";")[0].strip().lower()
+    if media and media not in ACCEPTED_TYPES:
+        raise BadRequest("content type must be application/json or text/plain", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+    if not body or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting or numbers
+        raise BadRequest("body must be a JSON object") from exc
+    if not isinstance(parsed, dict):
+        raise BadRequest("body must be a JSON object")
+    referrer = parsed.get("referrer")
+    if referrer is not None and not isinstance(referrer, str):
+        raise BadRequest("referrer must be a string")
+    return parsed
+
+
+def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
+    event = router.current_event
+    raw = event.get("body")
+    body: bytes | None = None
+    if raw is not None and event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except ValueError as exc:
+            raise BadRequest("body is not valid base64") from exc
+    elif raw is not None:
+        body = raw.encode("utf-8", "surrogatepass")
+    read_beacon_body(body, event.headers.get("content-type", ""))
+    counted = ingest.record(
+        ingest.Beacon(
+            kind=kind,
+            slug=slug,
+            ip=event.request_context.http.source_ip,
+            user_agent=event.headers.get("user-agent", ""),
+        ),
+        settings(),
+    )
+    metrics.add_metric(name=f"{kind.value.title()}sAccepted" if counted else "BotsDropped", unit=MetricUnit.Count, value=1)
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body={"accepted": True})
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted (bots are accepted and not counted)"},
+    400: {"description": "Invalid slug, or a body that is not a JSON object of at most 4 KiB"},
+    415: {"description": "Content type other than application/json or text/plain"},
+}
+
+
+@router.post("/statistics/<slug>/hits", summary="Record a page view", responses=_RESPONSES, tags=["ingest"])
+def post_hit(slug: Slug) -> Response[dict[str, bool]]:
+    return _accept(ingest.Kind.HIT, slug)
+
+
+@router.post("/statistics/<slug>/likes", summary="Record a like", responses=_RESPONSES, tags=["ingest"])
+def post_like(slug: Slug) -> Response[dict[str, bool]]:
+    return _accept(ingest.Kind.LIKE, slug)

@@ -1,0 +1,97 @@
+"""GET routes: statistics, the dashboard, the beacon script and the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from functools import lru_cache
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from . import days
+from .api import BadRequest
+from .config import settings
+from .query import Range, Reader
+from .slugs import SLUG_PATTERN
+
+STATIC = FilePath(__file__).parent / "static"
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+router = Router()
+
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="Article slug", max_length=200)]
+From = Annotated[str | None, Query(alias="from", pattern=DATE, description="First UTC day, inclusive")]
+To = Annotated[str | None, Query(alias="to", pattern=DATE, description="Last UTC day, inclusive (default: today)")]
+Top = Annotated[int | None, Query(ge=1, le=100, description="Also return the top N articles by hits")]
+
+
+def parse_range(first: str | None, last: str | None, now: float | None = None) -> Range | None:
+    if first is None and last is None:
+        return None
+    if first is None:
+        raise BadRequest("'to' needs 'from'")
+    try:
+        start = days.parse_day(first)
+        end = days.parse_day(last) if last else dt.date.fromisoformat(days.today(time.time() if now is None else now))
+    except ValueError as exc:
+        raise BadRequest("dates must be real days as YYYY-MM-DD") from exc
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    if (end - start).days + 1 > days.MAX_RANGE_DAYS:
+        raise BadRequest(f"a range spans at most {days.MAX_RANGE_DAYS} days")
+    return Range(start, end)
+
+
+@lru_cache(maxsize=1)
+def _reader() -> Reader:
+    return Reader(settings().stats_table)
+
+
+@router.get("/statistics", summary="Site totals, optionally over a range and with top articles", tags=["query"])
+def site_statistics(from_: From = None, to: To = None, top: Top = None) -> dict[str, Any]:
+    return _reader().site(parse_range(from_, to), top)
+
+
+@router.get("/statistics/<slug>", summary="One article's totals, optionally over a range", tags=["query"])
+def article_statistics(slug: Slug, from_: From = None, to: To = None) -> dict[str, Any]:
+    return _reader().article(slug, parse_range(from_, to))
+
+
+@lru_cache(maxsize=None)
+def _asset(name: str) -> str:
+    return (STATIC / name).read_text()
+
+
+def _static(name: str, content_type: str, max_age: int = 300) -> Response[str]:
+    headers = {"Cache-Control": f"public, max-age={max_age}", "X-Content-Type-Options": "nosniff"}
+    return Response(status_code=200, content_type=content_type, body=_asset(name), headers=headers)
+
+
+@router.get("/", summary="The dashboard (HTML)", tags=["pages"])
+def dashboard() -> Response[str]:
+    return _static("dashboard.html", "text/html; charset=utf-8", 60)
+
+
+@router.get("/beacon.js", summary="The tracking script (JavaScript)", tags=["pages"])
+def beacon() -> Response[str]:
+    return _static("beacon.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/static/<name>", include_in_schema=False)
+def vendored(name: str) -> Response[str]:
+    kinds = {"uPlot.iife.min.js": "text/javascript; charset=utf-8", "uPlot.min.css": "text/css; charset=utf-8",
+             "dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
+    if name not in kinds:
+        raise BadRequest("no such asset", status=404)
+    return _static(name, kinds[name], 86400 if name.startswith("uPlot") else 300)
+
+
+@router.get("/openapi.json", summary="This OpenAPI document", tags=["pages"])
+def openapi() -> dict[str, Any]:
+    from .openapi import document  # only this route needs the ingest routes' schema
+
+    return document()

@@ -1,0 +1,85 @@
+"""Table shapes and item keys: the single definition used by the handlers, the CDK stack and the local twin.
+
+Events table (one item per visitor per UTC day, upserted once per hit or like):
+    pk = "<day>#<visitor id>"; attributes d (day), h (hits), pv (slugs viewed), lk (slugs liked),
+    s (slug of this event), k ("hit" | "like"), ttl. Its stream carries NEW_AND_OLD_IMAGES, so the
+    aggregator sees "first view of this article today" and "first event of the visitor today" for free.
+
+Stats table (pk, sk):
+    SITE      / TOTAL        site all-time counters, plus the number of articles
+    SITE      / D#<day>      site counters for one UTC day
+    A#<slug>  / TOTAL        article all-time counters (rk = "ALL")
+    A#<slug>  / D#<day>      article counters for one UTC day (rk = "D#<day>")
+    SALT      / <day>        the day's visitor-hash salt, expiring after 48 h
+Sparse GSI "rank" (rk, hits) orders articles by hits, all time or per day, for top-N reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PK, SK, TTL_ATTR = "pk", "sk", "ttl"
+RANK_INDEX, RANK_PK, RANK_SK = "rank", "rk", "hits"
+RANK_PROJECTED = ["slug", "visitors", "likes"]
+
+SITE = "SITE"
+TOTAL = "TOTAL"
+SALT = "SALT"
+ALL_TIME_RANK = "ALL"
+
+# Only INSERT and MODIFY reach the aggregator; TTL expiry produces REMOVE records that must not count.
+STREAM_FILTER_PATTERN: dict[str, Any] = {"eventName": ["INSERT", "MODIFY"]}
+
+# Stream event source settings, shared by the stack and the twin's emulated event source mapping.
+STREAM_BATCH_SIZE = 1000
+STREAM_MAX_BATCHING_WINDOW_S = 5
+STREAM_RETRY_ATTEMPTS = 10
+STREAM_MAX_RECORD_AGE_S = 6 * 3600
+STREAM_TUMBLING_WINDOW_S = 60
+
+
+def article_pk(slug: str) -> str:
+    return f"A#{slug}"
+
+
+def day_sk(day: str) -> str:
+    return f"D#{day}"
+
+
+def day_rank(day: str) -> str:
+    return f"D#{day}"
+
+
+def events_table_definition(name: str) -> dict[str, Any]:
+    """boto3 CreateTable arguments; the stack declares the same keys, stream and TTL."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": PK, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
+def stats_table_definition(name: str) -> dict[str, Any]:
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": PK, "AttributeType": "S"},
+            {"AttributeName": SK, "AttributeType": "S"},
+            {"AttributeName": RANK_PK, "AttributeType": "S"},
+            {"AttributeName": RANK_SK, "AttributeType": "N"},
+        ],
+        "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": RANK_INDEX,
+                "KeySchema": [
+                    {"AttributeName": RANK_PK, "KeyType": "HASH"},
+                    {"AttributeName": RANK_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": RANK_PROJECTED},
+            }
+        ],
+    }

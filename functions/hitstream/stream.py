@@ -1,0 +1,58 @@
+"""The stream side of the aggregator: Lambda's DynamoDB event in, a partial batch response out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from . import aggregate
+from .config import Settings
+from .observability import logger, metrics
+
+
+def _interpret(record: DynamoDBRecord) -> aggregate.Event:
+    body = record.dynamodb
+    if body is None or not body.sequence_number:
+        raise aggregate.PoisonRecord("stream record without a dynamodb body")
+    return aggregate.interpret(
+        body.new_image or {}, body.old_image or {}, body.sequence_number, body.approximate_creation_date_time or 0
+    )
+
+
+def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | None = None) -> dict[str, Any]:
+    records = event.get("Records") or []
+    seqs = [s for s in (r.get("dynamodb", {}).get("SequenceNumber") for r in records) if s]
+    # The shard id arrives with the tumbling-window fields the stack turns on; without it, one lane per stream.
+    shard = str(event.get("shardId") or (records[0].get("eventSourceARN") if records else "") or "stream")
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    with processor(records=records, handler=_interpret):
+        outcomes = processor.process()
+    events = [result for status, result, _record in outcomes if status == "success"]
+    failures: list[dict[str, str]] = list(processor.response()["batchItemFailures"])
+    if failures:
+        metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=len(failures))
+    try:
+        writes = aggregate.apply_batch(
+            events,
+            shard,
+            max(seqs, key=aggregate.pad) if seqs else "0",
+            cfg.stats_table,
+            write=write,
+            concurrency=int(os.environ.get("AGGREGATE_WRITE_CONCURRENCY", "1")),
+        )
+    except Exception:  # any failed write: retry the whole batch; the fences make that safe
+        logger.exception("batch failed; asking Lambda to retry it from its first record")
+        metrics.add_metric(name="BatchRetries", unit=MetricUnit.Count, value=1)
+        failures = [{"itemIdentifier": min(seqs, key=aggregate.pad)}]
+    else:
+        metrics.add_metric(name="RecordsFolded", unit=MetricUnit.Count, value=len(events))
+        metrics.add_metric(name="CounterWrites", unit=MetricUnit.Count, value=writes)
+    response: dict[str, Any] = {"batchItemFailures": failures}
+    if "window" in event:
+        response["state"] = {}
+    return response

@@ -1,0 +1,22 @@
+"""Query Lambda: statistics, the dashboard, beacon.js and the OpenAPI document."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from hitstream.api import resolver
+from hitstream.config import settings
+from hitstream.observability import logger, metrics, tracer
+from hitstream.routes_query import router
+
+settings()
+app = resolver()
+app.include_router(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

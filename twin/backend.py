@@ -1,0 +1,170 @@
+"""moto-backed AWS for the twin: the two tables, their stream, and the Lambda runtime around the handlers."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import sys
+import threading
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "twin",
+    "AWS_SECRET_ACCESS_KEY": "twin",
+    "AWS_SESSION_TOKEN": "twin",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto 5.2.5 + botocore 1.44: streams 404 without it
+    "EVENTS_TABLE": "hitstream-events",
+    "STATS_TABLE": "hitstream-stats",
+    "POWERTOOLS_SERVICE_NAME": "hitstream",
+    "POWERTOOLS_METRICS_NAMESPACE": "Hitstream",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def prepare_environment(overrides: dict[str, str] | None = None) -> None:
+    for key, value in LOCAL_ENV.items():
+        os.environ.setdefault(key, value)
+    for key, value in (overrides or {}).items():
+        os.environ[key] = value
+    if str(FUNCTIONS) not in sys.path:
+        sys.path.insert(0, str(FUNCTIONS))
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams API record, reshaped as Lambda delivers it."""
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        body["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
+
+
+class Backend:
+    """Tables on moto, the stream read through the real DynamoDB Streams API, the ESM emulated."""
+
+    def __init__(
+        self,
+        *,
+        shards: int = 2,
+        batch_size: int | None = None,
+        fault_rate: float = 0.0,
+        redelivery_rate: float = 0.0,
+        seed: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        prepare_environment(env)
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start()
+        import boto3
+        from hitstream import clients, schema
+        from hitstream.config import settings
+
+        from twin.esm import EventSourceMapping
+        from twin.faults import Faults
+
+        clients.reset()
+        settings.cache_clear()
+        self.settings = settings()
+        db = boto3.client("dynamodb")
+        events = db.create_table(**schema.events_table_definition(self.settings.events_table))
+        db.create_table(**schema.stats_table_definition(self.settings.stats_table))
+        for table in (self.settings.events_table, self.settings.stats_table):
+            db.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTR}
+            )
+        self.stream_arn: str = events["TableDescription"]["LatestStreamArn"]
+        self.streams = boto3.client("dynamodbstreams")
+        self.iterators: dict[str, str] = {}
+        rng = random.Random(seed)
+        self.faults = Faults(rate=fault_rate, rng=random.Random(rng.random()))
+        self.faults.install(clients.dynamodb())
+        self.virtual_shards = [f"shardId-{i:020d}-twin{i:04d}" for i in range(max(1, shards))]
+        self.lock = threading.RLock()
+        self.handlers = {name: importlib.import_module(f"{name}.handler") for name in ("ingest", "query", "aggregate")}
+        self.esm = EventSourceMapping(
+            handler=self._invoke_aggregate,
+            stream_arn=self.stream_arn,
+            filter_pattern=schema.STREAM_FILTER_PATTERN,
+            batch_size=batch_size or schema.STREAM_BATCH_SIZE,
+            retry_attempts=schema.STREAM_RETRY_ATTEMPTS,
+            redelivery_rate=redelivery_rate,
+            rng=random.Random(rng.random()),
+        )
+
+    def close(self) -> None:
+        self._mock.stop()
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        context = LambdaContext(function_name=f"hitstream-{function}", aws_request_id=str(uuid.uuid4()))
+        with self.lock:
+            return self.handlers[function].lambda_handler(event, context)  # type: ignore[no-any-return]
+
+    def _invoke_aggregate(self, event: dict[str, Any]) -> dict[str, Any]:
+        from twin.faults import aggregate_path
+
+        with aggregate_path():
+            return self.invoke("aggregate", event)
+
+    def read_stream(self) -> int:
+        """Move new stream records into the emulated event source; returns how many arrived."""
+        arrived = 0
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            sid = shard["ShardId"]
+            if sid not in self.iterators:
+                self.iterators[sid] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            while True:
+                page = self.streams.get_records(ShardIterator=self.iterators[sid], Limit=1000)
+                self.iterators[sid] = page["NextShardIterator"]
+                records = [
+                    lambda_record(r, self.stream_arn)
+                    for r in page["Records"]
+                    # moto emits an extra key-only INSERT when UpdateItem creates an item; DynamoDB does not
+                    if r["dynamodb"].get("NewImage") != r["dynamodb"].get("Keys")
+                ]
+                arrived += len(records)
+                for record in records:
+                    self.esm.put(self._shard_of(record), [record])
+                if not page["Records"]:
+                    break
+        return arrived
+
+    def _shard_of(self, record: dict[str, Any]) -> str:
+        # One item always maps to one shard, as in DynamoDB, so per-item order holds within a shard.
+        key = repr(sorted(record["dynamodb"]["Keys"].items())).encode()
+        return self.virtual_shards[zlib.crc32(key) % len(self.virtual_shards)]
+
+    def settle(self) -> None:
+        """Read the stream and deliver everything pending."""
+        while self.read_stream() or not self.esm.idle():
+            self.esm.drain()
