@@ -90,8 +90,11 @@ class Backend:
         from twin.esm import EventSourceMapping
         from twin.faults import Faults
 
+        from hitstream import visitors
+
         clients.reset()
         settings.cache_clear()
+        visitors.forget_salts()
         self.settings = settings()
         db = boto3.client("dynamodb")
         events = db.create_table(**schema.events_table_definition(self.settings.events_table))

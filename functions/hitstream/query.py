@@ -35,7 +35,10 @@ def _counts(item: dict[str, Any]) -> dict[str, int]:
 class Reader:
     def __init__(self, table: str) -> None:
         self.table = table
-        self.db: Any = clients.dynamodb()
+
+    @property
+    def db(self) -> Any:
+        return clients.dynamodb()
 
     def _get(self, pk: str, sk: str) -> dict[str, Any]:
         return self.db.get_item(TableName=self.table, Key={PK: {"S": pk}, SK: {"S": sk}}).get("Item", {})

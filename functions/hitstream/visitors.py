@@ -39,5 +39,9 @@ def salt_for(day: str, table: str, ttl_hours: int = 48) -> bytes:
     return salt
 
 
+def forget_salts() -> None:
+    _salts.clear()
+
+
 def visitor_id(salt: bytes, ip: str, user_agent: str) -> str:
     return hmac.new(salt, f"{ip}\n{user_agent}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]

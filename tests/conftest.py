@@ -1,0 +1,127 @@
+"""Shared fixtures: a fresh moto-backed twin backend per test, and a real twin over HTTP for e2e tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin.backend import Backend, prepare_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+prepare_environment()
+
+
+class Twin:
+    """The twin's backend driven in-process: handlers invoked as Lambda would, the stream settled on demand."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def call(self, function: str, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        result = self.backend.invoke(function, event)
+        body = result.get("body") or ""
+        try:
+            parsed = json.loads(body) if body else {}
+        except ValueError:
+            parsed = {"raw": body}
+        return int(result["statusCode"]), parsed, {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+
+    def post(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, body, _ = self.call("ingest", event)
+        return status, body
+
+    def get(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, body, _ = self.call("query", event)
+        return status, body
+
+    def settle(self) -> None:
+        self.backend.settle()
+
+
+@pytest.fixture
+def backend() -> Iterator[Backend]:
+    b = Backend(shards=2, seed=1)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def twin(backend: Backend) -> Twin:
+    return Twin(backend)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningTwin:
+    def __init__(self, url: str, proc: subprocess.Popen[str]) -> None:
+        self.url = url
+        self.proc = proc
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                raw, status, hdrs = resp.read(), resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as err:
+            raw, status, hdrs = err.read(), err.code, dict(err.headers)
+        try:
+            return status, json.loads(raw) if raw else {}, {k.lower(): v for k, v in hdrs.items()}
+        except ValueError:
+            return status, {"raw": raw.decode(errors="replace")}, {k.lower(): v for k, v in hdrs.items()}
+
+
+def start_twin(env: dict[str, str] | None = None) -> RunningTwin:
+    port = free_port()
+    full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin"], cwd=ROOT, env=full_env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/statistics", timeout=1):
+                return RunningTwin(url, proc)
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"twin exited: {proc.stdout.read() if proc.stdout else ''}") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("twin did not start within 60 s")
+
+
+def stop_twin(twin: RunningTwin) -> str:
+    twin.proc.send_signal(2)  # Ctrl-C
+    try:
+        out, _ = twin.proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        twin.proc.kill()
+        out, _ = twin.proc.communicate()
+    return out or ""
+
+
+@pytest.fixture
+def running_twin() -> Iterator[RunningTwin]:
+    t = start_twin()
+    try:
+        yield t
+    finally:
+        stop_twin(t)
