@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+"""CDK entry point: builds the app and the stack, nothing else."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))  # the stack reads hitstream.schema
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from stacks.hitstream_stack import HitstreamStack  # noqa: E402
+
+app = cdk.App()
+HitstreamStack(app, app.node.try_get_context("stackName") or "Hitstream")
+cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+app.synth()

@@ -1,0 +1,42 @@
+"""cdk-nag AwsSolutions findings we accept, each with its reason."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from cdk_nag import NagPackSuppression, NagSuppressions
+
+
+def suppress_reviewed_findings(stack: Stack) -> None:
+    NagSuppressions.add_stack_suppressions(
+        stack,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-APIG4",
+                reason="The beacon and statistics routes are public by design (pages post anonymously, dashboards "
+                "read public aggregates); abuse is bounded by stage throttling and input validation.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM4",
+                reason="AWSLambdaBasicExecutionRole is the minimal managed policy for writing the function's logs.",
+                applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="X-Ray PutTraceSegments/PutTelemetryRecords and dynamodb:ListStreams support only '*'.",
+                applies_to=["Resource::*"],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-DDB3",
+                reason="The events table holds raw events that expire within 30 days and can be re-sent; the "
+                "stats table, the durable record, has point-in-time recovery.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself the dead-letter (on-failure) destination of the stream.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-L1",
+                reason="Python 3.12 is pinned to match the Powertools layer built for python312.",
+            ),
+        ],
+    )

@@ -1,0 +1,57 @@
+"""The events table (raw, expiring, streamed) and the stats table (durable counters), from hitstream.schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as ddb
+from constructs import Construct
+from hitstream import schema
+
+_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER, "B": ddb.AttributeType.BINARY}
+
+
+def _keys(definition: dict[str, Any], key_schema: list[dict[str, str]]) -> dict[str, ddb.Attribute]:
+    types = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
+    out = {}
+    for key in key_schema:
+        role = "partition_key" if key["KeyType"] == "HASH" else "sort_key"
+        out[role] = ddb.Attribute(name=key["AttributeName"], type=_TYPES[types[key["AttributeName"]]])
+    return out
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        events = schema.events_table_definition("events")
+        self.events = ddb.Table(
+            self,
+            "Events",
+            **_keys(events, events["KeySchema"]),
+            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=schema.TTL_ATTR,
+            stream=ddb.StreamViewType[events["StreamSpecification"]["StreamViewType"]],
+            encryption=ddb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,  # raw events expire within 30 days anyway
+        )
+        stats = schema.stats_table_definition("stats")
+        self.stats = ddb.Table(
+            self,
+            "Stats",
+            **_keys(stats, stats["KeySchema"]),
+            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=schema.TTL_ATTR,
+            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=ddb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index in stats["GlobalSecondaryIndexes"]:
+            self.stats.add_global_secondary_index(
+                index_name=index["IndexName"],
+                **_keys(stats, index["KeySchema"]),
+                projection_type=ddb.ProjectionType.INCLUDE,
+                non_key_attributes=index["Projection"]["NonKeyAttributes"],
+            )
