@@ -26,23 +26,26 @@ router = Router()
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="Article slug", max_length=200)]
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read_beacon_body(body: bytes | None, content_type: str) -> dict[str, Any]:
     """The optional body: a JSON object of at most 4 KiB, sent as application/json or text/plain."""
     if body and len(body) > MAX_BODY_BYTES:
         raise BadRequest(f"body is larger than {MAX_BODY_BYTES} bytes")
     media = content_type.split(";")[0].strip().lower()
-    if media and media not in ACCEPTED_TYPES:
+    if content_type.strip() and media not in ACCEPTED_TYPES:  # a present but malformed type (";x") is refused too
         raise BadRequest("content type must be application/json or text/plain", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
     if not body or not body.strip():
         return {}
     try:
-        parsed = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting or numbers
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, NaN/Infinity, absurd nesting or numbers
         raise BadRequest("body must be a JSON object") from exc
     if not isinstance(parsed, dict):
         raise BadRequest("body must be a JSON object")
-    referrer = parsed.get("referrer")
-    if referrer is not None and not isinstance(referrer, str):
+    if "referrer" in parsed and not isinstance(parsed["referrer"], str):  # null included: the field is a string
         raise BadRequest("referrer must be a string")
     return parsed
 
@@ -68,8 +71,12 @@ def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
         ),
         settings(),
     )
-    metrics.add_metric(name=f"{kind.value.title()}sAccepted" if counted else "BotsDropped", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body={"accepted": True})
+    metrics.add_metric(
+        name=f"{kind.value.title()}sAccepted" if counted else "BotsDropped", unit=MetricUnit.Count, value=1
+    )
+    return Response(
+        status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body={"accepted": True}
+    )
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
