@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
@@ -21,23 +21,38 @@ class BadRequest(Exception):
         self.status = status
 
 
+# A "*" in an allow-list entry stands for one port or one DNS label, never for dots, colons or slashes:
+# "http://localhost:*" must not match "http://localhost:1.evil.example".
+_WILDCARD = "[A-Za-z0-9-]+"
+
+
+def _origin_pattern(entry: str) -> re.Pattern[str]:
+    return re.compile("".join(_WILDCARD if part == "*" else re.escape(part) for part in re.split(r"(\*)", entry)))
+
+
 class AllowList(CORSConfig):
-    """CORS for listed origins only; entries may use shell wildcards (http://localhost:*). Never credentials."""
+    """CORS for listed origins only; "*" in an entry matches one port or DNS label. Never credentials."""
+
+    METHODS = "GET,POST,OPTIONS"  # the API's methods, as the stack's API Gateway preflight answers them
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         super().__init__(allow_origin=patterns[0] if patterns else "null", max_age=600, allow_credentials=False)
-        self.patterns = tuple(p for p in patterns if p != "*")
+        self.patterns = tuple(p for p in patterns if p.strip("*"))  # a bare "*" (any origin) is never honoured
+        self._compiled = tuple(_origin_pattern(p) for p in self.patterns)
 
     def allowed_origin(self, extracted_origin: str) -> str | None:
-        if extracted_origin and any(fnmatch.fnmatchcase(extracted_origin, p) for p in self.patterns):
+        if extracted_origin and any(p.fullmatch(extracted_origin) for p in self._compiled):
             return extracted_origin
         return None
 
     def to_dict(self, origin: str | None) -> dict[str, str]:
-        if not origin or self.allowed_origin(origin) is None:
+        if not origin:
             return {}
+        if self.allowed_origin(origin) is None:
+            return {"Vary": "Origin"}  # the answer depends on Origin, so caches must key on it
         return {
             "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": self.METHODS,
             "Access-Control-Allow-Headers": "Content-Type",
             "Access-Control-Max-Age": "600",
             "Vary": "Origin",
