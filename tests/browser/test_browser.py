@@ -402,3 +402,32 @@ def test_dashboard_fits_a_phone(browser: Any, seeded: RunningTwin) -> None:
     width = page.evaluate("hitstreamDashboard.charts.site.width")
     assert 280 <= width <= 375
     ctx.close()
+
+
+def test_dashboard_refreshes_every_30_s_and_keeps_numbers_on_errors(browser: Any, seeded: RunningTwin) -> None:
+    from playwright.sync_api import expect
+
+    replies = [
+        (200, {"hits": 1, "visitors": 1, "likes": 0, "articles": 1, "daily": [], "top": []}),
+        (200, {"hits": 2, "visitors": 2, "likes": 1, "articles": 1, "daily": [], "top": []}),
+        (500, {"error": "boom"}),
+    ]
+    ctx = desktop(browser)
+    page = ctx.new_page()
+    page.clock.install()
+
+    def answer(route: Any) -> None:
+        status, body = replies.pop(0)
+        route.fulfill(status=status, json=body)
+
+    page.route(re.compile(r".*/statistics\?.*"), answer)
+    open_dashboard(page, seeded.url + "/")
+    hits = page.locator('#totals [data-stat="hits"]')
+    expect(hits).to_have_text("1")
+    expect(page.locator("#top tbody")).to_contain_text("No hits in this period yet.")
+    page.clock.fast_forward(30_000)
+    expect(hits).to_have_text("2")
+    page.clock.fast_forward(30_000)
+    expect(page.locator("#status")).to_contain_text("Could not load statistics: boom")
+    expect(hits).to_have_text("2")  # the last good numbers stay on screen
+    ctx.close()
