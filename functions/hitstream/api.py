@@ -65,7 +65,9 @@ def error(status: int, message: str) -> Response:
 
 def resolver() -> APIGatewayHttpResolver:
     origins = settings().allowed_origins or DEFAULT_LOCAL_ORIGINS
-    app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=True)
+    # debug=False, explicitly: Powertools' debug mode (POWERTOOLS_DEV=true) prints every raw event, whose
+    # sourceIp and User-Agent must never reach a log.
+    app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=True, debug=False)
 
     @app.exception_handler(BadRequest)
     def bad_request(exc: BadRequest) -> Response:
