@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     metrics["goals_total"] = len(metrics["goals"])
     metrics["seconds"] = round(time.monotonic() - started, 1)
 
-    def side(r: run.DesignResult, hot: tuple[str, str, str], cost: dict[str, float], ingest_ms: float) -> dict[str, Any]:
+    def side(
+        r: run.DesignResult, hot: tuple[str, str, str], cost: dict[str, float], ingest_ms: float
+    ) -> dict[str, Any]:
         d = r.tally.as_dict()
         d.update(
             phases={k: v.as_dict() for k, v in r.phases.items()},
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "spec": asdict(spec),
         "batch_size": STREAM_BATCH_SIZE,
         "shards": args.shards,
+        "workers": opt["workers"],
         "naive_literal": args.naive_literal,
         "hitstream": h_side,
         "naive": side(n, n_hot, n_cost, sum(n.event_ms) / max(1, len(n.event_ms))),
@@ -184,7 +187,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "paths": run.query_paths(spec),
     }
     if os.environ.get("BENCH_DETAILS_OUT"):  # everything, for re-rendering the docs without a re-run
-        Path(os.environ["BENCH_DETAILS_OUT"]).write_text(json.dumps({"metrics": metrics, "details": details}, default=float))
+        Path(os.environ["BENCH_DETAILS_OUT"]).write_text(
+            json.dumps({"metrics": metrics, "details": details}, default=float)
+        )
     text = report.table(metrics, details)
     print(text)
     if opt["docs"]:

@@ -47,7 +47,11 @@ def goals(m: dict[str, Any]) -> list[dict[str, Any]]:
             m["hot_item_writes_per_1000_hits"] <= 10,
             f"{m['hot_item_writes_per_1000_hits']:.2f} (naive {m['naive_hot_item_writes_per_1000_hits']:.0f})",
         ),
-        ("all-time query RRU <= 2", worst_all_time <= 2, f"max {worst_all_time:g} (GET /statistics/{{slug}}, /statistics)"),
+        (
+            "all-time query RRU <= 2",
+            worst_all_time <= 2,
+            f"max {worst_all_time:g} (GET /statistics/{{slug}}, /statistics)",
+        ),
         (
             "query RRU flat small -> large",
             flat,

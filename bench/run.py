@@ -98,7 +98,7 @@ def naive_worker(spec: dict[str, Any], part: int, parts: int, literal: bool, own
     done_at = 0
     for i, e in enumerate(events):
         day = e.day
-        start = int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc).timestamp())
+        start = int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp())
         t0 = time.perf_counter()
         vid = store.visitor(day, workload.ip_of(e.visitor), workload.ua_of(e.visitor))
         (store.hit if e.kind == "hit" else store.like)(e.slug, day, start, vid)
@@ -143,7 +143,7 @@ def merge_naive(parts: list[dict[str, Any]]) -> DesignResult:
                 for j in range(3):
                     acc[j] += v[j]
         ms.extend(p["ms"])
-        for k, v in p["largest"].items():
+        for v in p["largest"].values():
             largest[NAIVE_TABLE] = max(largest.get(NAIVE_TABLE, 0), v)
     return DesignResult(
         tally=tally,
@@ -279,10 +279,9 @@ def grow_history(spec: Spec, factor: int = 100, articles_per_day: int = 100, see
     workload's days of history before the 31-day query window (site and article day items, ranked), and
     `factor` x its articles all-time (ranked). The window itself is left as it is, so any change in a
     query's cost comes from history alone."""
+    from hitstream.config import settings
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
-
-    from hitstream.config import settings
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     table = settings().stats_table

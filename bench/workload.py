@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 BROWSERS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
 )
@@ -44,7 +44,7 @@ class Event:
 
     @property
     def day(self) -> str:
-        return dt.datetime.fromtimestamp(self.ts, dt.timezone.utc).strftime("%Y-%m-%d")
+        return dt.datetime.fromtimestamp(self.ts, dt.UTC).strftime("%Y-%m-%d")
 
 
 def slug(i: int) -> str:
@@ -66,7 +66,7 @@ def generate(spec: Spec) -> list[Event]:
     rng = random.Random(spec.seed)
     weights = list(itertools.accumulate(1.0 / (i**spec.zipf_s) for i in range(1, spec.articles + 1)))
     top = weights[-1]
-    start = dt.datetime.fromisoformat(spec.first_day).replace(tzinfo=dt.timezone.utc).timestamp()
+    start = dt.datetime.fromisoformat(spec.first_day).replace(tzinfo=dt.UTC).timestamp()
     span = spec.days * 86400
     stop_p = 1.0 / spec.pages_per_visit
     events: list[Event] = []
