@@ -113,7 +113,7 @@ class Backend:
         self.lock = threading.RLock()
         self.handlers = {name: importlib.import_module(f"{name}.handler") for name in ("ingest", "query", "aggregate")}
         self.esm = EventSourceMapping(
-            handler=self._invoke_aggregate,
+            handler=self.invoke_aggregate,
             stream_arn=self.stream_arn,
             filter_pattern=schema.STREAM_FILTER_PATTERN,
             batch_size=batch_size or schema.STREAM_BATCH_SIZE,
@@ -130,7 +130,7 @@ class Backend:
         with self.lock:
             return self.handlers[function].lambda_handler(event, context)  # type: ignore[no-any-return]
 
-    def _invoke_aggregate(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke_aggregate(self, event: dict[str, Any]) -> dict[str, Any]:
         from twin.faults import aggregate_path
 
         with aggregate_path():
