@@ -8,6 +8,7 @@
   var MAX_DAYS = 366;
   var DAY_MS = 864e5;
   var SLUG = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/;
+  var DAY_TICKS = [1, 2, 4, 7, 14, 30, 61, 91, 182, 365].map(function (d) { return d * 86400; });
   var PRESETS = { "7d": "last 7 days", "30d": "last 30 days", "12m": "last 12 months", custom: "" };
 
   // The API base is the directory above /static/ where this file lives.
@@ -129,7 +130,8 @@
         y: { range: function (u, min, max) { return [0, Math.max(4, Math.ceil(max * 1.15))]; } },
       },
       axes: [
-        { stroke: cssVar("--muted"), grid: grid, ticks: grid },
+        // Ticks on whole days only (never "12pm"): 1, 2, 4 days, weeks, then months and a year.
+        { stroke: cssVar("--muted"), grid: grid, ticks: grid, space: 50, incrs: DAY_TICKS },
         { stroke: cssVar("--muted"), grid: grid, ticks: grid, values: ints, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6] },
       ],
       series: [
