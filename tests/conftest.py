@@ -77,7 +77,7 @@ class RunningTwin:
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
         req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=60) as resp:
                 raw, status, hdrs = resp.read(), resp.status, dict(resp.headers)
         except urllib.error.HTTPError as err:
             raw, status, hdrs = err.read(), err.code, dict(err.headers)
