@@ -15,6 +15,14 @@ from .config import Settings
 # A visitor-day item lists the articles seen that day; past this many, extra articles still count as
 # hits but no longer as new uniques, so one scraper-like visitor cannot grow an item toward 400 KB.
 MAX_ARTICLES_PER_VISITOR_DAY = 500
+# Per-article hit counts live in top-level attributes "c#<slug>" of the visitor-day item (ADD creates a
+# top-level attribute, where ADD on a map member fails if the map is missing), so one day's article counters
+# can be recomputed from the raw items (scripts/recompute.py). Past the cap they are not kept, like pv.
+HITS_PREFIX = "c#"
+
+
+def hits_attribute(slug: str) -> str:
+    return HITS_PREFIX + slug
 
 
 class Kind(str, Enum):
@@ -61,9 +69,9 @@ def record(beacon: Beacon, cfg: Settings, now: float | None = None) -> bool:
         db.update_item(
             TableName=cfg.events_table,
             Key=key,
-            UpdateExpression=f"{set_clause} ADD h :one, n :one, pv :set",
+            UpdateExpression=f"{set_clause} ADD h :one, n :one, pv :set, #c :one",
             ConditionExpression="attribute_not_exists(pv) OR size(pv) < :cap OR contains(pv, :slug)",
-            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeNames={"#ttl": "ttl", "#c": hits_attribute(beacon.slug)},
             ExpressionAttributeValues={
                 **values,
                 ":set": {"SS": [beacon.slug]},

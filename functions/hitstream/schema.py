@@ -2,7 +2,8 @@
 
 Events table (one item per visitor per UTC day, upserted once per hit or like):
     pk = "<day>#<visitor id>"; attributes d (day), h (hits), pv (slugs viewed), lk (slugs liked),
-    s (slug of this event), k ("hit" | "like"), ttl. Its stream carries NEW_AND_OLD_IMAGES, so the
+    c#<slug> (hits of that article, for the first 500 articles), s (slug of this event), k ("hit" | "like"),
+    n (events), ttl. Its stream carries NEW_AND_OLD_IMAGES, so the
     aggregator sees "first view of this article today" and "first event of the visitor today" for free.
 
 Stats table (pk, sk):

@@ -136,7 +136,8 @@ def test_salt_expires_48_hours_after_its_day_starts(twin: Twin) -> None:
     assert len(salts[0]["v"]["B"]) == 32
     events = scan_all()[twin.backend.settings.events_table]
     assert [int(e["ttl"]["N"]) for e in events] == [days.day_start(day) + 86400 + 30 * 86400]
-    assert set(events[0]) == {"pk", "d", "s", "k", "h", "n", "pv", "ttl"}  # nothing about the client but the hash
+    # nothing about the client but the keyed hash in pk
+    assert set(events[0]) == {"pk", "d", "s", "k", "h", "n", "pv", "c#salted", "ttl"}
 
 
 def start_logging_twin(env: dict[str, str], log: Path) -> tuple[RunningTwin, Path]:
