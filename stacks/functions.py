@@ -38,7 +38,6 @@ def python_function(
         layers=[powertools_layer],
         memory_size=memory_mb,
         timeout=timeout,
-        tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment={
             "POWERTOOLS_SERVICE_NAME": c.SERVICE,

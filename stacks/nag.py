@@ -22,7 +22,7 @@ def suppress_reviewed_findings(stack: Stack) -> None:
             ),
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
-                reason="X-Ray PutTraceSegments/PutTelemetryRecords and dynamodb:ListStreams support only '*'.",
+                reason="dynamodb:ListStreams (granted with the stream event source) supports only '*'.",
                 applies_to=["Resource::*"],
             ),
             NagPackSuppression(

@@ -6,13 +6,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hitstream import stream
 from hitstream.config import settings
-from hitstream.observability import logger, metrics, tracer
+from hitstream.observability import logger, metrics
 
 settings()
 
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return stream.handle(event, settings())

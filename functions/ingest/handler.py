@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hitstream.api import resolver
 from hitstream.config import settings
-from hitstream.observability import logger, metrics, tracer
+from hitstream.observability import logger, metrics
 from hitstream.routes_ingest import router
 
 settings()  # a missing table name fails the cold start, not the first request
@@ -17,6 +17,5 @@ app.include_router(router)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
