@@ -26,7 +26,7 @@ from tests.conftest import RunningTwin, start_twin, stop_twin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
 
-EXAMPLES = {GenerationMode.POSITIVE: 75, GenerationMode.NEGATIVE: 75}
+EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 60}
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance, negative_data_rejection]
 
 
