@@ -6,10 +6,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))  # the stack reads hitstream.schema
 
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
-from stacks.hitstream_stack import HitstreamStack  # noqa: E402
+from stacks.hitstream_stack import HitstreamStack
 
 app = cdk.App()
 HitstreamStack(app, app.node.try_get_context("stackName") or "Hitstream")

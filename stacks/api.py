@@ -66,7 +66,9 @@ class Api(Construct):
         ingest = HttpLambdaIntegration("Ingest", pipeline.ingest)
         query = HttpLambdaIntegration("Query", pipeline.query)
         for kind in ("hits", "likes"):
-            self.http_api.add_routes(path=f"/statistics/{{slug}}/{kind}", methods=[apigw.HttpMethod.POST], integration=ingest)
+            self.http_api.add_routes(
+                path=f"/statistics/{{slug}}/{kind}", methods=[apigw.HttpMethod.POST], integration=ingest
+            )
         for path in ("/", "/beacon.js", "/openapi.json", "/static/{name}", "/statistics", "/statistics/{slug}"):
             self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.GET], integration=query)
 

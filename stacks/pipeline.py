@@ -33,16 +33,28 @@ class Pipeline(Construct):
         }
         common = {"powertools_layer": layer, "environment": env}
         self.ingest = python_function(
-            self, "Ingest", handler="ingest.handler.lambda_handler", memory_mb=c.INGEST_MEMORY_MB,
-            timeout=c.API_TIMEOUT, **common,  # type: ignore[arg-type]
+            self,
+            "Ingest",
+            handler="ingest.handler.lambda_handler",
+            memory_mb=c.INGEST_MEMORY_MB,
+            timeout=c.API_TIMEOUT,
+            **common,  # type: ignore[arg-type]
         )
         self.query = python_function(
-            self, "Query", handler="query.handler.lambda_handler", memory_mb=c.QUERY_MEMORY_MB,
-            timeout=c.API_TIMEOUT, **common,  # type: ignore[arg-type]
+            self,
+            "Query",
+            handler="query.handler.lambda_handler",
+            memory_mb=c.QUERY_MEMORY_MB,
+            timeout=c.API_TIMEOUT,
+            **common,  # type: ignore[arg-type]
         )
         self.aggregate = python_function(
-            self, "Aggregate", handler="aggregate.handler.lambda_handler", memory_mb=c.AGGREGATE_MEMORY_MB,
-            timeout=c.AGGREGATE_TIMEOUT, **common,  # type: ignore[arg-type]
+            self,
+            "Aggregate",
+            handler="aggregate.handler.lambda_handler",
+            memory_mb=c.AGGREGATE_MEMORY_MB,
+            timeout=c.AGGREGATE_TIMEOUT,
+            **common,  # type: ignore[arg-type]
         )
         self.aggregate.add_environment("AGGREGATE_WRITE_CONCURRENCY", str(c.AGGREGATE_WRITE_CONCURRENCY))
 

@@ -12,9 +12,9 @@ from hitstream import schema
 _TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER, "B": ddb.AttributeType.BINARY}
 
 
-def _keys(definition: dict[str, Any], key_schema: list[dict[str, str]]) -> dict[str, ddb.Attribute]:
+def _keys(definition: dict[str, Any], key_schema: list[dict[str, str]]) -> dict[str, Any]:
     types = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
-    out = {}
+    out: dict[str, Any] = {}
     for key in key_schema:
         role = "partition_key" if key["KeyType"] == "HASH" else "sort_key"
         out[role] = ddb.Attribute(name=key["AttributeName"], type=_TYPES[types[key["AttributeName"]]])

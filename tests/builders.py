@@ -44,8 +44,15 @@ def get(path: str, **kw: Any) -> dict[str, Any]:
     return api_event("GET", path, content_type=None, **kw)
 
 
-def image(slug: str, day: str, *, kind: str = "hit", hits: int = 0, views: set[str] | None = None,
-          liked: set[str] | None = None) -> dict[str, Any]:
+def image(
+    slug: str,
+    day: str,
+    *,
+    kind: str = "hit",
+    hits: int = 0,
+    views: set[str] | None = None,
+    liked: set[str] | None = None,
+) -> dict[str, Any]:
     """A visitor-day item as it appears in a stream image (DynamoDB JSON)."""
     item: dict[str, Any] = {"pk": {"S": f"{day}#v"}, "s": {"S": slug}, "d": {"S": day}, "k": {"S": kind}}
     if hits:
@@ -57,8 +64,14 @@ def image(slug: str, day: str, *, kind: str = "hit", hits: int = 0, views: set[s
     return item
 
 
-def stream_record(new: dict[str, Any], old: dict[str, Any] | None = None, *, seq: int | None = None,
-                  created: int = 1_763_900_000, event_name: str | None = None) -> dict[str, Any]:
+def stream_record(
+    new: dict[str, Any],
+    old: dict[str, Any] | None = None,
+    *,
+    seq: int | None = None,
+    created: int = 1_763_900_000,
+    event_name: str | None = None,
+) -> dict[str, Any]:
     """A DynamoDB stream record as Lambda delivers it."""
     body: dict[str, Any] = {
         "ApproximateCreationDateTime": created,

@@ -43,7 +43,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     faults = f" (faults {fault_rate:.0%}, redelivery {redelivery_rate:.0%})" if fault_rate or redelivery_rate else ""
-    print(f"hitstream twin on http://{host}:{server.server_address[1]}/  dashboard, API, beacon.js{faults}; Ctrl-C stops", flush=True)
+    print(
+        f"hitstream twin on http://{host}:{server.server_address[1]}/  dashboard, API, beacon.js{faults}; Ctrl-C stops",
+        flush=True,
+    )
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import random
@@ -60,7 +61,7 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A DynamoDB Streams API record, reshaped as Lambda delivers it."""
     body = dict(record["dynamodb"])
     created = body.get("ApproximateCreationDateTime")
-    if hasattr(created, "timestamp"):
+    if isinstance(created, dt.datetime):
         body["ApproximateCreationDateTime"] = int(created.timestamp())
     return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
 
@@ -84,13 +85,11 @@ class Backend:
         self._mock = mock_aws()
         self._mock.start()
         import boto3
-        from hitstream import clients, schema
+        from hitstream import clients, schema, visitors
         from hitstream.config import settings
 
         from twin.esm import EventSourceMapping
         from twin.faults import Faults
-
-        from hitstream import visitors
 
         clients.reset()
         settings.cache_clear()
@@ -128,7 +127,7 @@ class Backend:
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         context = LambdaContext(function_name=f"hitstream-{function}", aws_request_id=str(uuid.uuid4()))
         with self.lock:
-            return self.handlers[function].lambda_handler(event, context)  # type: ignore[no-any-return]
+            return self.handlers[function].lambda_handler(event, context)
 
     def invoke_aggregate(self, event: dict[str, Any]) -> dict[str, Any]:
         from twin.faults import aggregate_path

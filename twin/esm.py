@@ -111,7 +111,7 @@ class EventSourceMapping:
             if done and self.redelivery_rate and self.rng.random() < self.redelivery_rate:
                 self._invoke(shard, done)  # a duplicate delivery: its outcome does not move the checkpoint
             if positions:
-                rest = part[min(positions):]
+                rest = part[min(positions) :]
                 if not self._count_failure(shard, rest):
                     todo.appendleft(rest)
             # records after this part but inside the original batch are delivered by the next pump

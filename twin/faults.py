@@ -50,7 +50,12 @@ class Faults:
             _fail_after.set(False)
             self.after += 1
             raise LostResponse(
-                {"Error": {"Code": "RequestTimeout", "Message": "injected fault: the write happened, its response was lost"}},
+                {
+                    "Error": {
+                        "Code": "RequestTimeout",
+                        "Message": "injected fault: the write happened, its response was lost",
+                    }
+                },
                 model.name,
             )
 

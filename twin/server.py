@@ -41,7 +41,7 @@ def api_event(method: str, target: str, headers: dict[str, str], body: bytes, so
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
-            "time": dt.datetime.now(dt.timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "time": dt.datetime.now(dt.UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(time.time() * 1000),
         },
         "isBase64Encoded": False,
@@ -130,7 +130,7 @@ class Poller(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.backend.settle()
-            except Exception:  # noqa: BLE001 - keep polling; the ESM emulation already retried
+            except Exception:
                 log.exception("stream poller error")
             self.stopping.wait(self.interval)
 

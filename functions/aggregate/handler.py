@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from hitstream import stream
 from hitstream.config import settings
 from hitstream.observability import logger, metrics

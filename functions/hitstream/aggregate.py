@@ -236,10 +236,12 @@ class Batch:
                 raise
 
 
-def births(shard: str, batch_seqs: set[str], articles: dict[tuple[str, str], Counter], items: list[dict[str, Any]]) -> list[Counter]:
+def births(
+    shard: str, batch_seqs: set[str], articles: dict[tuple[str, str], Counter], items: list[dict[str, Any]]
+) -> list[Counter]:
     """Site-level 'articles' contributions: an article item counts once, for the record that created it."""
     extra: dict[tuple[str, str], Counter] = {}
-    for counter, item in zip(articles.values(), items):
+    for counter, item in zip(articles.values(), items, strict=True):
         born = item.get("born", {}).get("S", "")
         owner, _, seq = born.partition("|")
         if owner != shard or seq not in batch_seqs:
@@ -312,4 +314,3 @@ def _runner(concurrency: int) -> Callable[[Callable[[Counter], dict[str, Any]], 
         return results  # type: ignore[return-value]
 
     return run
-

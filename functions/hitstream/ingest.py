@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,7 +25,7 @@ def hits_attribute(slug: str) -> str:
     return HITS_PREFIX + slug
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     HIT = "hit"
     LIKE = "like"
 

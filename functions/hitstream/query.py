@@ -92,7 +92,7 @@ class Reader:
         }
         if start:
             kwargs["ExclusiveStartKey"] = start
-        return self.db.query(**kwargs)  # type: ignore[no-any-return]
+        return self.db.query(**kwargs)
 
     def top_all_time(self, n: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from . import ingest
 from .api import BadRequest
@@ -51,7 +52,7 @@ def read_beacon_body(body: bytes | None, content_type: str) -> dict[str, Any]:
 
 
 def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
-    event = router.current_event
+    event: APIGatewayProxyEventV2 = router.current_event  # type: ignore[assignment]
     raw = event.get("body")
     body: bytes | None = None
     if raw is not None and event.get("isBase64Encoded"):
@@ -79,7 +80,7 @@ def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
     )
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_RESPONSES: dict[int, Any] = {
     202: {"description": "Accepted (bots are accepted and not counted)"},
     400: {"description": "Invalid slug, or a body that is not a JSON object of at most 4 KiB"},
     415: {"description": "Content type other than application/json or text/plain"},

@@ -33,7 +33,9 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
     with processor(records=records, handler=_interpret):
         outcomes = processor.process()
     events = [result for status, result, _record in outcomes if status == "success"]
-    failures: list[dict[str, str]] = list(processor.response()["batchItemFailures"])
+    failures: list[dict[str, str]] = [
+        {"itemIdentifier": str(f["itemIdentifier"])} for f in processor.response()["batchItemFailures"]
+    ]
     if failures:
         metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=len(failures))
     try:
@@ -45,7 +47,7 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
             write=write,
             concurrency=int(os.environ.get("AGGREGATE_WRITE_CONCURRENCY", "1")),
         )
-    except Exception:  # any failed write: retry the whole batch; the fences make that safe
+    except Exception:  # noqa: BLE001 - any failed write: retry the whole batch; the fences make that safe
         logger.exception("batch failed; asking Lambda to retry it from its first record")
         metrics.add_metric(name="BatchRetries", unit=MetricUnit.Count, value=1)
         failures = [{"itemIdentifier": min(seqs, key=aggregate.pad)}]

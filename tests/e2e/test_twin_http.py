@@ -13,15 +13,24 @@ from tests.conftest import RunningTwin, start_twin, stop_twin
 from tests.model import Accepted, Model
 
 pytestmark = pytest.mark.e2e
-UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+UA = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+)
 
 
 def browser(n: int) -> str:
     return f"Mozilla/5.0 (X11; Linux x86_64; rv:{100 + n}.0) Gecko/20100101 Firefox/{100 + n}.0"
 
 
-def post(twin: RunningTwin, slug: str, kind: str = "hits", *, ua: str = UA, body: bytes = b"{}",
-         content_type: str = "text/plain;charset=UTF-8") -> int:
+def post(
+    twin: RunningTwin,
+    slug: str,
+    kind: str = "hits",
+    *,
+    ua: str = UA,
+    body: bytes = b"{}",
+    content_type: str = "text/plain;charset=UTF-8",
+) -> int:
     status, payload, _ = twin.request(
         "POST", f"/statistics/{slug}/{kind}", body, {"User-Agent": ua, "Content-Type": content_type}
     )
@@ -41,7 +50,10 @@ def wait_for(twin: RunningTwin, path: str, expected: dict, timeout: float = 2.0)
 
 
 def test_hits_as_json_and_as_sendbeacon_text_are_visible_within_two_seconds(running_twin):
-    assert post(running_twin, "first-post", content_type="application/json", body=b'{"referrer": "https://x.example/"}') == 202
+    assert (
+        post(running_twin, "first-post", content_type="application/json", body=b'{"referrer": "https://x.example/"}')
+        == 202
+    )
     assert post(running_twin, "first-post", content_type="text/plain;charset=UTF-8") == 202
     assert post(running_twin, "first-post", ua=browser(1), body=b"") == 202
     assert post(running_twin, "first-post", "likes") == 202
@@ -59,7 +71,13 @@ def test_bad_input_gets_a_clear_400_and_changes_nothing(running_twin):
             "POST", f"/statistics/{slug}/hits", body, {"User-Agent": UA, "Content-Type": "application/json"}
         )
         assert status == 400 and isinstance(payload["error"], str), (slug, body, status, payload)
-    for query in ["from=2026-02-30", "from=2026-03-02&to=2026-03-01", "from=2024-01-01&to=2025-12-31", "top=0", "top=101"]:
+    for query in [
+        "from=2026-02-30",
+        "from=2026-03-02&to=2026-03-01",
+        "from=2024-01-01&to=2025-12-31",
+        "top=0",
+        "top=101",
+    ]:
         status, payload, _ = running_twin.request("GET", f"/statistics?{query}")
         assert status == 400 and isinstance(payload["error"], str), query
     time.sleep(0.5)
@@ -67,8 +85,12 @@ def test_bad_input_gets_a_clear_400_and_changes_nothing(running_twin):
 
 
 def test_bots_are_accepted_and_not_counted(running_twin):
-    for ua in ["curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
-               "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36", ""]:
+    for ua in [
+        "curl/8.5.0",
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36",
+        "",
+    ]:
         assert post(running_twin, "bot-target", ua=ua) == 202
     assert post(running_twin, "bot-target") == 202
     wait_for(running_twin, "/statistics/bot-target", {"hits": 1})
@@ -79,7 +101,9 @@ def test_bots_are_accepted_and_not_counted(running_twin):
 def test_pages_beacon_and_openapi_are_served(running_twin):
     status, body, headers = running_twin.request("GET", "/openapi.json")
     assert status == 200 and headers["content-type"].startswith("application/json")
-    assert {"/statistics", "/statistics/{slug}", "/statistics/{slug}/hits", "/statistics/{slug}/likes"} <= set(body["paths"])
+    assert {"/statistics", "/statistics/{slug}", "/statistics/{slug}/hits", "/statistics/{slug}/likes"} <= set(
+        body["paths"]
+    )
     status, body, headers = running_twin.request("GET", "/beacon.js")
     assert status == 200 and headers["content-type"].startswith("text/javascript") and "sendBeacon" in body["raw"]
     status, body, headers = running_twin.request("GET", "/")

@@ -10,8 +10,8 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
-
 from hitstream import schema
+
 from stacks.hitstream_stack import HitstreamStack
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -118,7 +118,11 @@ def test_stream_source_filters_ttl_deletes_bisects_and_bounds_retries(template: 
 def test_three_arm64_python_functions_with_powertools_and_one_week_logs(template: Template) -> None:
     functions = template.find_resources("AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
-    assert handlers == ["aggregate.handler.lambda_handler", "ingest.handler.lambda_handler", "query.handler.lambda_handler"]
+    assert handlers == [
+        "aggregate.handler.lambda_handler",
+        "ingest.handler.lambda_handler",
+        "query.handler.lambda_handler",
+    ]
     for fn in functions.values():
         p = fn["Properties"]
         assert p["Runtime"] == "python3.12"
@@ -143,8 +147,14 @@ def test_ingest_can_only_upsert_events_and_touch_salts(template: Template) -> No
 def test_aggregate_reads_its_stream_and_updates_stats_only(template: Template) -> None:
     statements = _policy_statements(template, "PipelineAggregateServiceRoleDefaultPolicy")
     assert _actions(statements) == {
-        "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:ListStreams", "dynamodb:DescribeStream",
-        "dynamodb:GetRecords", "dynamodb:GetShardIterator", "sqs:SendMessage", "sqs:GetQueueAttributes",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:ListStreams",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     }
 
@@ -170,10 +180,18 @@ def test_http_api_throttles_and_allows_only_listed_origins(template: Template) -
     assert cors["AllowOrigins"] == [ORIGIN]
     assert cors["AllowCredentials"] is False
     routes = sorted(r["Properties"]["RouteKey"] for r in template.find_resources("AWS::ApiGatewayV2::Route").values())
-    assert routes == sorted([
-        "POST /statistics/{slug}/hits", "POST /statistics/{slug}/likes", "GET /", "GET /beacon.js",
-        "GET /openapi.json", "GET /static/{name}", "GET /statistics", "GET /statistics/{slug}",
-    ])
+    assert routes == sorted(
+        [
+            "POST /statistics/{slug}/hits",
+            "POST /statistics/{slug}/likes",
+            "GET /",
+            "GET /beacon.js",
+            "GET /openapi.json",
+            "GET /static/{name}",
+            "GET /statistics",
+            "GET /statistics/{slug}",
+        ]
+    )
     stage = next(iter(template.find_resources("AWS::ApiGatewayV2::Stage").values()))
     log_format = stage["Properties"]["AccessLogSettings"]["Format"]
     assert "sourceIp" not in log_format and "userAgent" not in log_format
@@ -184,7 +202,9 @@ def test_alarms_on_iterator_age_errors_and_dlq_depth(template: Template) -> None
     by_metric = sorted((a["Properties"]["MetricName"], a["Properties"]["Threshold"]) for a in alarms.values())
     assert by_metric == [
         ("ApproximateNumberOfMessagesVisible", 1),
-        ("Errors", 1), ("Errors", 1), ("Errors", 1),
+        ("Errors", 1),
+        ("Errors", 1),
+        ("Errors", 1),
         ("IteratorAge", 300000),
     ]
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from hitstream import aggregate, clients
+
 from tests.builders import get, image, stream_event, stream_record
 from twin.faults import aggregate_path
 
@@ -19,8 +19,9 @@ SHARD_B = "shardId-00000001700000000000-bbbbbbbb"
 def views(slug: str, n: int, start_seq: int = 1000) -> list[dict[str, Any]]:
     """n first-time views of `slug` by n different visitors (one INSERT each)."""
     return [
-        stream_record({**image(slug, DAY, hits=1, views={slug}), "pk": {"S": f"{DAY}#v{start_seq + i}"}},
-                      seq=start_seq + i)
+        stream_record(
+            {**image(slug, DAY, hits=1, views={slug}), "pk": {"S": f"{DAY}#v{start_seq + i}"}}, seq=start_seq + i
+        )
         for i in range(n)
     ]
 
@@ -106,8 +107,16 @@ def test_repeat_views_and_likes_follow_the_visitor_day_images(twin):
     other = image("b", DAY, hits=3, views={"a", "b"})
     like = image("b", DAY, kind="like", hits=3, views={"a", "b"}, liked={"b"})
     again = image("b", DAY, kind="like", hits=3, views={"a", "b"}, liked={"b"})
-    deliver(twin, [stream_record(first, seq=1), stream_record(second, first, seq=2), stream_record(other, second, seq=3),
-                   stream_record(like, other, seq=4), stream_record(again, like, seq=5)])
+    deliver(
+        twin,
+        [
+            stream_record(first, seq=1),
+            stream_record(second, first, seq=2),
+            stream_record(other, second, seq=3),
+            stream_record(like, other, seq=4),
+            stream_record(again, like, seq=5),
+        ],
+    )
     assert article(twin, "a") == {"slug": "a", "hits": 2, "visitors": 1, "likes": 0}
     assert article(twin, "b") == {"slug": "b", "hits": 1, "visitors": 1, "likes": 1}
     assert site(twin) == {"hits": 3, "visitors": 1, "likes": 1, "articles": 2}
@@ -122,7 +131,9 @@ def test_a_batch_far_beyond_the_transaction_limit_is_exact(twin):
 
 
 def test_a_poison_record_is_reported_alone_and_the_rest_is_counted(twin):
-    poison = stream_record({"pk": {"S": f"{DAY}#x"}, "s": {"S": "../etc"}, "d": {"S": DAY}, "k": {"S": "hit"}}, seq=1500)
+    poison = stream_record(
+        {"pk": {"S": f"{DAY}#x"}, "s": {"S": "../etc"}, "d": {"S": DAY}, "k": {"S": "hit"}}, seq=1500
+    )
     records = [*views("a", 2, 1000), poison, *views("a", 2, 1600)]
     assert deliver(twin, records)["batchItemFailures"] == [{"itemIdentifier": "1500"}]
     assert article(twin, "a")["hits"] == 4
@@ -134,8 +145,11 @@ def test_fences_of_shards_silent_longer_than_stream_retention_are_pruned(twin):
     table = twin.backend.settings.stats_table
     old = stream_record(image("a", DAY, hits=1, views={"a"}), seq=1, created=1_700_000_000)
     deliver(twin, [old], SHARD_A)
-    new = stream_record({**image("a", DAY, hits=1, views={"a"}), "pk": {"S": f"{DAY}#w"}}, seq=7,
-                        created=1_700_000_000 + aggregate.FENCE_KEEP_S + 60)
+    new = stream_record(
+        {**image("a", DAY, hits=1, views={"a"}), "pk": {"S": f"{DAY}#w"}},
+        seq=7,
+        created=1_700_000_000 + aggregate.FENCE_KEEP_S + 60,
+    )
     deliver(twin, [new], SHARD_B)
     item = clients.dynamodb().get_item(TableName=table, Key={"pk": {"S": "SITE"}, "sk": {"S": "TOTAL"}})["Item"]
     assert f"f#{SHARD_B}" in item and f"f#{SHARD_A}" not in item and f"t#{SHARD_A}" not in item

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hitstream import ingest
+from hitstream.config import settings as app_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hitstream import ingest
-from hitstream.config import settings as app_settings
 from tests.builders import DESKTOP_UA, get
 from tests.conftest import Twin
 from tests.model import Accepted, Model
 from twin.backend import Backend
 
-DAY0 = dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc).timestamp()
+DAY0 = dt.datetime(2026, 11, 20, tzinfo=dt.UTC).timestamp()
 SLUGS = [f"post-{i}" for i in range(8)]
 
 event = st.tuples(
@@ -52,7 +52,9 @@ def run(backend: Backend, s: dict) -> tuple[Twin, Model]:
         now = DAY0 + day_i * 86400 + 3600 + i
         beacon = ingest.Beacon(ingest.Kind(kind), SLUGS[slug_i], f"198.51.100.{visitor_i}", DESKTOP_UA)
         assert ingest.record(beacon, cfg, now=now)
-        accepted.append(Accepted(kind, SLUGS[slug_i], str(visitor_i), dt.datetime.fromtimestamp(now, dt.timezone.utc).date().isoformat()))
+        accepted.append(
+            Accepted(kind, SLUGS[slug_i], str(visitor_i), dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat())
+        )
         if i in s["settle_points"]:
             backend.read_stream()
             backend.esm.drain(order)
@@ -67,8 +69,11 @@ def run(backend: Backend, s: dict) -> tuple[Twin, Model]:
 @given(scenario())
 def test_counts_are_exact_under_faults_redelivery_and_interleaving(s: dict) -> None:
     backend = Backend(
-        shards=s["shards"], batch_size=s["batch_size"], fault_rate=s["fault_rate"],
-        redelivery_rate=s["redelivery_rate"], seed=s["seed"],
+        shards=s["shards"],
+        batch_size=s["batch_size"],
+        fault_rate=s["fault_rate"],
+        redelivery_rate=s["redelivery_rate"],
+        seed=s["seed"],
     )
     try:
         twin, model = run(backend, s)

@@ -6,9 +6,10 @@ import datetime as dt
 
 from hitstream import clients, days, ingest, visitors
 from hitstream.config import settings
+
 from tests.builders import DESKTOP_UA, get
 
-MIDNIGHT = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc).timestamp()
+MIDNIGHT = dt.datetime(2026, 11, 21, tzinfo=dt.UTC).timestamp()
 
 
 def salt_item(backend, day: str) -> dict:
