@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -69,9 +70,15 @@ def free_port() -> int:
 
 
 class RunningTwin:
-    def __init__(self, url: str, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, url: str, proc: subprocess.Popen[str], log: Any) -> None:
         self.url = url
         self.proc = proc
+        self.log = log  # the twin's stdout+stderr: a file, so a chatty twin can never block on a full pipe
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return str(self.log.read())
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
@@ -91,23 +98,20 @@ class RunningTwin:
 def start_twin(env: dict[str, str] | None = None) -> RunningTwin:
     port = free_port()
     full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1", **(env or {})}
+    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed by stop_twin
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twin"],
-        cwd=ROOT,
-        env=full_env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "twin"], cwd=ROOT, env=full_env, text=True, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(url + "/statistics", timeout=1):
-                return RunningTwin(url, proc)
+                return RunningTwin(url, proc, log)
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"twin exited: {proc.stdout.read() if proc.stdout else ''}") from None
+                log.seek(0)
+                raise RuntimeError(f"twin exited: {log.read()}") from None
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("twin did not start within 60 s")
@@ -116,11 +120,13 @@ def start_twin(env: dict[str, str] | None = None) -> RunningTwin:
 def stop_twin(twin: RunningTwin) -> str:
     twin.proc.send_signal(2)  # Ctrl-C
     try:
-        out, _ = twin.proc.communicate(timeout=15)
+        twin.proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         twin.proc.kill()
-        out, _ = twin.proc.communicate()
-    return out or ""
+        twin.proc.wait()
+    out = twin.output()
+    twin.log.close()
+    return out
 
 
 @pytest.fixture
