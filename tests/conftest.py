@@ -63,6 +63,31 @@ def twin(backend: Backend) -> Twin:
     return Twin(backend)
 
 
+@pytest.fixture(scope="module")
+def module_twin() -> Iterator[Twin]:
+    """One twin for a whole module (a fresh moto backend costs ~0.5 s): its tests check changes, not totals."""
+    backend = Backend(shards=2, seed=1)
+    try:
+        yield Twin(backend)
+    finally:
+        backend.close()
+
+
+def scan(table: str) -> list[dict[str, Any]]:
+    """Every item of a table, sorted by key. Tests may scan; the application never does."""
+    import boto3
+
+    db = boto3.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = db.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: (i["pk"]["S"], i.get("sk", {}).get("S", "")))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ from hitstream import days
 from hitstream.schema import SALT
 
 from tests.builders import api_event, get, hit, like
-from tests.conftest import Twin, start_twin, stop_twin
+from tests.conftest import Twin, scan, start_twin, stop_twin
 
 MARKER = f"zq{uuid.uuid4().hex[:12]}zq"
 VISITORS = [
@@ -43,19 +43,7 @@ def dump(value: Any) -> str:
 
 
 def scan_all() -> dict[str, list[dict[str, Any]]]:
-    db = boto3.client("dynamodb")
-    out: dict[str, list[dict[str, Any]]] = {}
-    for table in db.list_tables()["TableNames"]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-        while True:
-            page = db.scan(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        out[table] = items
-    return out
+    return {table: scan(table) for table in boto3.client("dynamodb").list_tables()["TableNames"]}
 
 
 def personal_strings() -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from hitstream import bots
 
 from tests.builders import api_event, get, hit, like
 from tests.conftest import ROOT, Twin
-from twin.backend import Backend
 
 VENDORED = ROOT / "functions" / "hitstream" / "crawler-user-agents.json"
 CRAWLER_UAS = sorted({ua for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA for ua in entry.get("instances", [])})
@@ -66,12 +64,8 @@ BROWSER_UAS = {
 
 
 @pytest.fixture(scope="module")
-def twin() -> Iterator[Twin]:
-    backend = Backend(shards=2, seed=1)
-    try:
-        yield Twin(backend)
-    finally:
-        backend.close()
+def twin(module_twin: Twin) -> Twin:
+    return module_twin
 
 
 def event_count(twin: Twin) -> int:

@@ -8,19 +8,16 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
 from hitstream.slugs import SLUG_PATTERN
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import api_event, get, hit, like
-from tests.conftest import Twin
-from twin.backend import Backend
+from tests.conftest import Twin, scan
 
 FUZZ = settings(max_examples=40, deadline=None, database=None)
 SLUG = re.compile(SLUG_PATTERN)
@@ -30,26 +27,12 @@ invalid_slugs = st.text(max_size=250).filter(lambda s: SLUG.fullmatch(s) is None
 
 
 @pytest.fixture(scope="module")
-def twin() -> Iterator[Twin]:
-    """One twin for the module (a fresh moto backend costs ~0.5 s): every test checks changes, not totals."""
-    backend = Backend(shards=2, seed=1)
-    try:
-        yield Twin(backend)
-    finally:
-        backend.close()
+def twin(module_twin: Twin) -> Twin:
+    return module_twin
 
 
 def events(twin: Any) -> list[dict[str, Any]]:
-    db = boto3.client("dynamodb")
-    table = twin.backend.settings.events_table
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = db.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(items, key=lambda i: i["pk"]["S"])
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return scan(twin.backend.settings.events_table)
 
 
 def call(twin: Any, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
