@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from twin.backend import Backend
 from twin.server import serve
@@ -24,6 +25,7 @@ def _rate(name: str) -> float:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=os.environ.get("TWIN_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     fault_rate, redelivery_rate = _rate("HITSTREAM_FAULT_RATE"), _rate("HITSTREAM_REDELIVERY_RATE")
@@ -33,6 +35,10 @@ def main() -> None:
         redelivery_rate=redelivery_rate,
     )
     server, poller = serve(host, port, backend)
+    if os.environ.get("HITSTREAM_DEMO", "") not in ("", "0"):
+        from twin.demo import seed_in_background
+
+        seed_in_background(backend)
     stop = threading.Event()
 
     def shutdown(*_: object) -> None:

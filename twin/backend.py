@@ -110,6 +110,9 @@ class Backend:
         self.faults.install(clients.dynamodb())
         self.virtual_shards = [f"shardId-{i:020d}-twin{i:04d}" for i in range(max(1, shards))]
         self.lock = threading.RLock()
+        from hitstream.observability import metrics
+
+        self.metrics = metrics
         self.handlers = {name: importlib.import_module(f"{name}.handler") for name in ("ingest", "query", "aggregate")}
         self.esm = EventSourceMapping(
             handler=self.invoke_aggregate,
@@ -127,7 +130,11 @@ class Backend:
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         context = LambdaContext(function_name=f"hitstream-{function}", aws_request_id=str(uuid.uuid4()))
         with self.lock:
-            return self.handlers[function].lambda_handler(event, context)
+            try:
+                return self.handlers[function].lambda_handler(event, context)
+            finally:
+                # The twin ships no metrics; Powertools keeps disabled metrics and prints them at 100 values.
+                self.metrics.clear_metrics()
 
     def invoke_aggregate(self, event: dict[str, Any]) -> dict[str, Any]:
         from twin.faults import aggregate_path
