@@ -63,11 +63,11 @@ def error(status: int, message: str) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": message})
 
 
-def resolver() -> APIGatewayHttpResolver:
+def resolver(validation: bool = True) -> APIGatewayHttpResolver:
     origins = settings().allowed_origins or DEFAULT_LOCAL_ORIGINS
     # debug=False, explicitly: Powertools' debug mode (POWERTOOLS_DEV=true) prints every raw event, whose
     # sourceIp and User-Agent must never reach a log.
-    app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=True, debug=False)
+    app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=validation, debug=False)
 
     @app.exception_handler(BadRequest)
     def bad_request(exc: BadRequest) -> Response:

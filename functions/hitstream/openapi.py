@@ -9,11 +9,19 @@ from typing import Any
 from .api import resolver
 from .routes_ingest import MAX_BODY_BYTES
 from .routes_ingest import router as ingest_router
+from .slugs import SLUG_PATTERN
 
 BEACON_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {"referrer": {"type": "string", "description": "Accepted, validated and not stored"}},
     "description": f"Optional JSON object of at most {MAX_BODY_BYTES} bytes",
+}
+SLUG_PARAMETER: dict[str, Any] = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "description": "Article slug",
+    "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 200, "title": "Slug"},
 }
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 _INT = {"type": "integer", "minimum": 0}
@@ -77,6 +85,7 @@ def document() -> dict[str, Any]:
     for path, ops in doc.get("paths", {}).items():
         for method, op in ops.items():
             if method == "post":
+                op["parameters"] = [SLUG_PARAMETER]  # the ingest route checks it itself (routes_ingest.py)
                 op["requestBody"] = {
                     "required": False,
                     "content": {"application/json": {"schema": BEACON_BODY}, "text/plain": {"schema": BEACON_BODY}},

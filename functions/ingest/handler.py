@@ -10,7 +10,7 @@ from hitstream.observability import logger, metrics
 from hitstream.routes_ingest import router
 
 settings()  # a missing table name fails the cold start, not the first request
-app = resolver()
+app = resolver(validation=False)  # see routes_ingest: the hot path validates its slug without pydantic
 app.include_router(router)
 
 
