@@ -279,6 +279,7 @@ def grow_history(spec: Spec, factor: int = 100, articles_per_day: int = 100, see
     workload's days of history before the 31-day query window (site and article day items, ranked), and
     `factor` x its articles all-time (ranked). The window itself is left as it is, so any change in a
     query's cost comes from history alone."""
+    from hitstream import aggregate
     from hitstream.config import settings
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
@@ -291,7 +292,7 @@ def grow_history(spec: Spec, factor: int = 100, articles_per_day: int = 100, see
     n_days = factor * spec.days
     extra_articles = (factor - 1) * spec.articles
     shard = "shardId-00000000000000000000-twin0000"
-    fence = {f"f#{shard}": {"S": "0" * 20 + "1" * 20}, f"t#{shard}": {"N": "1767225600"}}
+    fence = {aggregate.fence_name(shard): {"S": aggregate.fence_value(aggregate.seq_key("1" * 21), 1767225600)}}
     written = 0
 
     def put(item: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Aggregate: fold one shard's stream batch into counters, exactly once per record.
 
-Each counter item carries a fence per stream shard: f#<shard> = the highest sequence number of that shard
-already folded into the item, t#<shard> = when. A write adds a batch's deltas and raises the fence in the
+Each counter item carries a fence per stream shard: f#<shard hash> = "<highest sequence number of that shard
+already folded into the item>@<its record time>". A write adds a batch's deltas and raises the fence in the
 same UpdateItem, on condition that the fence is below the first record it adds. A retried, bisected,
 partially retried or duplicated batch therefore re-applies nothing: on a failed condition the item's fence
 says which records are already in, and only the rest is added. docs/decisions.md has the full argument.
@@ -9,6 +9,7 @@ says which records are already in, and only the rest is added. docs/decisions.md
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,6 @@ from botocore.exceptions import ClientError
 from . import clients, slugs
 from .schema import ALL_TIME_RANK, PK, SITE, SK, TOTAL, article_pk, day_rank, day_sk
 
-SEQ_WIDTH = 40  # DynamoDB Streams sequence numbers are 21-40 digits; padding makes them compare as strings
 FENCE_KEEP_S = 25 * 3600  # stream records live 24 h, so an older fence can never be needed again
 MAX_CONFLICT_ROUNDS = 5
 WRITE_TRIES = 3
@@ -73,8 +73,25 @@ class Counter:
     parts: list[tuple[str, Delta]] = field(default_factory=list)
 
 
-def pad(seq: str) -> str:
-    return seq.zfill(SEQ_WIDTH)
+def seq_key(seq: str) -> str:
+    """A sequence number (21-40 digits) as a string whose lexicographic order is numeric order: length first."""
+    digits = seq.lstrip("0") or "0"
+    return f"{len(digits):02d}{digits}"
+
+
+def fence_name(shard: str) -> str:
+    """A short, stable attribute name per shard: fences stay small, so items stay within one 1 KB write unit."""
+    return "f#" + hashlib.blake2b(shard.encode(), digest_size=6).hexdigest()
+
+
+def fence_value(last_key: str, when: int) -> str:
+    # "<seq_key>@<time>" compares like seq_key against a bare seq_key: equal keys sort the fence after.
+    return f"{last_key}@{when}"
+
+
+def fence_parts(value: str) -> tuple[str, int]:
+    key, _, when = value.partition("@")
+    return key, int(when or 0)
 
 
 def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int) -> Event:
@@ -88,7 +105,7 @@ def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int) 
     old_views, new_views = set(old.get("pv") or ()), set(new.get("pv") or ())
     liked = kind == "like" and slug in set(new.get("lk") or ()) and slug not in set(old.get("lk") or ())
     return Event(
-        seq=pad(seq),
+        seq=seq_key(seq),
         time=created,
         day=day,
         slug=slug,
@@ -131,15 +148,19 @@ class Batch:
     table: str
     write: Callable[..., Any]  # the DynamoDB update_item to use (the twin wraps it to inject faults)
 
+    @property
+    def fence(self) -> str:
+        return fence_name(self.shard)
+
     def apply(self, counter: Counter) -> dict[str, Any]:
         """Add the contributions not yet in the item; returns the item as it now stands."""
-        fence, when = f"f#{self.shard}", f"t#{self.shard}"
         parts = counter.parts
         condition = "attribute_not_exists(#f) OR #f < :first"
         known: dict[str, Any] | None = None
         for _ in range(MAX_CONFLICT_ROUNDS):
             if known is not None:
-                seen = known.get(fence, {}).get("S", "")
+                stored = known.get(self.fence, {}).get("S", "")
+                seen = fence_parts(stored)[0]
                 parts = [(seq, d) for seq, d in parts if seq > seen]
                 if not parts:
                     return known
@@ -147,26 +168,26 @@ class Batch:
             total = Delta()
             for _seq, d in parts:
                 total.add(d)
-            names = {"#f": fence, "#t": when}
-            values: dict[str, Any] = {":last": {"S": self.last_seq}, ":time": {"N": str(self.time)}}
+            names = {"#f": self.fence}
+            values: dict[str, Any] = {":last": {"S": fence_value(self.last_seq, self.time)}}
             if known is None:
                 values[":first"] = {"S": parts[0][0]}
             elif ":seen" in condition:
-                values[":seen"] = {"S": seen}
+                values[":seen"] = {"S": stored}
             adds = []
             for name in ("hits", "visitors", "likes", "articles"):
                 amount = getattr(total, name)
                 if amount:
                     adds.append(f"{name} :{name}")
                     values[f":{name}"] = {"N": str(amount)}
-            sets = ["#f = :last", "#t = :time"]
+            sets = ["#f = :last"]
             if counter.slug is not None:
                 sets += ["slug = :slug", "rk = :rk"]
                 values[":slug"], values[":rk"] = {"S": counter.slug}, {"S": counter.rank}
                 born = next((seq for seq, d in parts if d.hits), None)
                 if born is not None:
                     sets.append("born = if_not_exists(born, :born)")
-                    values[":born"] = {"S": f"{self.shard}|{born}"}
+                    values[":born"] = {"S": f"{self.fence}|{born}"}
             expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
             try:
                 out = self._write(
@@ -209,24 +230,26 @@ class Batch:
     def _prune(self, counter: Counter, item: dict[str, Any]) -> None:
         """Drop fences of shards that have not written this item for longer than stream retention."""
         stale = [
-            name[2:]
+            name
             for name, value in item.items()
-            if name.startswith("t#") and name[2:] != self.shard and int(value["N"]) < self.time - FENCE_KEEP_S
+            if name.startswith("f#")
+            and name != self.fence
+            and fence_parts(value.get("S", ""))[1] < self.time - FENCE_KEEP_S
         ]
         if not stale:
             return
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         checks = []
-        for i, shard in enumerate(stale):
-            names[f"#f{i}"], names[f"#t{i}"] = f"f#{shard}", f"t#{shard}"
-            values[f":t{i}"] = item[f"t#{shard}"]
-            checks.append(f"#t{i} = :t{i}")
+        for i, name in enumerate(stale):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = item[name]
+            checks.append(f"#f{i} = :f{i}")
         try:
             self.write(
                 TableName=self.table,
                 Key={PK: {"S": counter.pk}, SK: {"S": counter.sk}},
-                UpdateExpression="REMOVE " + ", ".join(f"#f{i}, #t{i}" for i in range(len(stale))),
+                UpdateExpression="REMOVE " + ", ".join(f"#f{i}" for i in range(len(stale))),
                 ConditionExpression=" AND ".join(checks),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -244,7 +267,7 @@ def births(
     for counter, item in zip(articles.values(), items, strict=True):
         born = item.get("born", {}).get("S", "")
         owner, _, seq = born.partition("|")
-        if owner != shard or seq not in batch_seqs:
+        if owner != fence_name(shard) or seq not in batch_seqs:
             continue
         sk = counter.sk
         target = extra.setdefault((SITE, sk), Counter(SITE, sk))
@@ -275,7 +298,7 @@ def apply_batch(
         return 0
     batch = Batch(
         shard=shard,
-        last_seq=pad(last_seq),
+        last_seq=seq_key(last_seq),
         time=max(e.time for e in events) or int(time.time()),
         table=table,
         write=write or clients.dynamodb().update_item,

@@ -42,7 +42,7 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
         writes = aggregate.apply_batch(
             events,
             shard,
-            max(seqs, key=aggregate.pad) if seqs else "0",
+            max(seqs, key=aggregate.seq_key) if seqs else "0",
             cfg.stats_table,
             write=write,
             concurrency=int(os.environ.get("AGGREGATE_WRITE_CONCURRENCY", "1")),
@@ -50,7 +50,7 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
     except Exception:  # noqa: BLE001 - any failed write: retry the whole batch; the fences make that safe
         logger.exception("batch failed; asking Lambda to retry it from its first record")
         metrics.add_metric(name="BatchRetries", unit=MetricUnit.Count, value=1)
-        failures = [{"itemIdentifier": min(seqs, key=aggregate.pad)}]
+        failures = [{"itemIdentifier": min(seqs, key=aggregate.seq_key)}]
     else:
         metrics.add_metric(name="RecordsFolded", unit=MetricUnit.Count, value=len(events))
         metrics.add_metric(name="CounterWrites", unit=MetricUnit.Count, value=writes)
