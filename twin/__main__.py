@@ -27,6 +27,7 @@ def _rate(name: str) -> float:
 def main() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=os.environ.get("TWIN_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLogger().level))
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     fault_rate, redelivery_rate = _rate("HITSTREAM_FAULT_RATE"), _rate("HITSTREAM_REDELIVERY_RATE")
     backend = Backend(
