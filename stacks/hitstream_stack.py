@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks import constants as c
 from stacks.api import Api
+from stacks.edge import Edge
 from stacks.monitoring import Monitoring
 from stacks.nag import suppress_reviewed_findings
 from stacks.pipeline import Pipeline
@@ -41,6 +42,11 @@ class HitstreamStack(Stack):
         )
         Monitoring(self, "Monitoring", pipeline=pipeline, alarm_email=self.node.try_get_context("alarmEmail"))
         CfnOutput(self, "ApiUrl", value=api.url, description="Dashboard; beacon at <url>beacon.js")
+        waf_limit = self.node.try_get_context("wafRateLimit")
+        if waf_limit:
+            edge = Edge(self, "Edge", api=api, rate_limit=int(waf_limit))
+            pipeline.ingest.add_environment("EDGE_ORIGIN_SECRET", edge.origin_secret)
+            CfnOutput(self, "EdgeUrl", value=edge.url, description="Use this URL (WAF rate limit per IP) in pages")
         CfnOutput(self, "StatsTableName", value=storage.stats.table_name)
         CfnOutput(self, "EventsTableName", value=storage.events.table_name)
         suppress_reviewed_findings(self)

@@ -35,6 +35,20 @@ def suppress_reviewed_findings(stack: Stack) -> None:
                 reason="This queue is itself the dead-letter (on-failure) destination of the stream.",
             ),
             NagPackSuppression(
+                id="AwsSolutions-CFR1",
+                reason="Optional edge: readers anywhere may load pages that post beacons; no geo restriction.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-CFR3",
+                reason="Optional edge: CloudFront access logs would record viewer IPs, which hitstream never keeps; "
+                "the API's own access log (no IP, no User-Agent) covers operations.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-CFR4",
+                reason="Optional edge uses the default *.cloudfront.net certificate, whose minimum TLS version "
+                "CloudFront fixes; attach a custom domain and certificate to require TLS 1.2.",
+            ),
+            NagPackSuppression(
                 id="AwsSolutions-L1",
                 reason="Python 3.12 is pinned to match the Powertools layer built for python312.",
             ),

@@ -21,6 +21,7 @@ class Settings:
     allowed_origins: tuple[str, ...]
     event_ttl_days: int = 30
     salt_ttl_hours: int = 48
+    edge_secret: str = ""  # set when CloudFront + WAF front the API (stacks/edge.py)
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -51,4 +52,5 @@ def settings() -> Settings:
         stats_table=_required("STATS_TABLE"),
         allowed_origins=origins,
         event_ttl_days=_int("EVENT_TTL_DAYS", 30, 1, 365),
+        edge_secret=os.environ.get("EDGE_ORIGIN_SECRET", ""),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 from http import HTTPStatus
 from typing import Any
@@ -51,6 +52,16 @@ def read_beacon_body(body: bytes | None, content_type: str) -> dict[str, Any]:
     return parsed
 
 
+def client_ip(event: APIGatewayProxyEventV2, edge_secret: str) -> str:
+    """The TCP peer, or, behind our own CloudFront edge (proven by its secret header), the viewer's address."""
+    headers = event.headers
+    if edge_secret and hmac.compare_digest(headers.get("x-hitstream-origin", ""), edge_secret):
+        viewer = headers.get("cloudfront-viewer-address", "")
+        if viewer:
+            return viewer.rsplit(":", 1)[0]  # "ip:port", IPv6 addresses unbracketed
+    return event.request_context.http.source_ip
+
+
 def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
     if not slugs.is_valid(slug):
         raise BadRequest(f"slug must match {slugs.SLUG_PATTERN}")
@@ -69,7 +80,7 @@ def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
         ingest.Beacon(
             kind=kind,
             slug=slug,
-            ip=event.request_context.http.source_ip,
+            ip=client_ip(event, settings().edge_secret),
             user_agent=event.headers.get("user-agent", ""),
         ),
         settings(),

@@ -227,3 +227,54 @@ def test_star_is_refused_as_an_allowed_origin() -> None:
     app = cdk.App(context={"allowedOrigins": "*"})
     with pytest.raises(ValueError, match="not allowed"):
         HitstreamStack(app, "Bad")
+
+
+@pytest.fixture(scope="module")
+def edge_template() -> Template:
+    app = cdk.App(context={"allowedOrigins": ORIGIN, "wafRateLimit": 600})
+    s = HitstreamStack(app, "HitstreamEdge", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())
+    app.synth()
+    assert Annotations.from_stack(s).find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+    return Template.from_stack(s)
+
+
+def test_no_edge_unless_asked(template: Template) -> None:
+    assert template.find_resources("AWS::WAFv2::WebACL") == {}
+    assert template.find_resources("AWS::CloudFront::Distribution") == {}
+
+
+def test_waf_flag_puts_a_per_ip_rate_rule_in_front_of_the_api(edge_template: Template) -> None:
+    _, acl = _one(edge_template, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT"
+    assert props["DefaultAction"] == {"Allow": {}}
+    (rule,) = props["Rules"]
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "Limit": 600,
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 300,
+    }
+    _, dist = _one(edge_template, "AWS::CloudFront::Distribution")
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["WebACLId"] == {"Fn::GetAtt": [next(iter(edge_template.find_resources("AWS::WAFv2::WebACL"))), "Arn"]}
+    origin = config["Origins"][0]
+    assert origin["OriginCustomHeaders"][0]["HeaderName"] == "X-Hitstream-Origin"
+    _, policy = _one(edge_template, "AWS::CloudFront::OriginRequestPolicy")
+    headers = policy["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]["Headers"]
+    assert "CloudFront-Viewer-Address" in headers and "User-Agent" in headers
+    ingest = next(
+        f
+        for f in edge_template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"].startswith("ingest")
+    )
+    assert "EDGE_ORIGIN_SECRET" in ingest["Properties"]["Environment"]["Variables"]
+    matches = lint(json.dumps(edge_template.to_json()), config=ManualArgs(regions=["us-east-1"]))
+    assert [m.rule.id for m in matches if m.rule.id.startswith("E")] == []
+
+
+def test_waf_flag_outside_us_east_1_is_refused() -> None:
+    app = cdk.App(context={"wafRateLimit": 600})
+    with pytest.raises(ValueError, match="us-east-1"):
+        HitstreamStack(app, "Elsewhere", env=cdk.Environment(account="123456789012", region="eu-west-1"))
