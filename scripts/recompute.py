@@ -44,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from hitstream import days
+from hitstream.aggregate import rerank
 from hitstream.ingest import HITS_PREFIX
 from hitstream.schema import (
     ALL_TIME_RANK,
@@ -152,7 +153,7 @@ class Repair:
         }
         while True:
             page = self.db.query(**kwargs)
-            slugs.update(i["slug"]["S"] for i in page.get("Items", []))
+            slugs.update(i[PK]["S"][2:] for i in page.get("Items", []))  # keys only: "A#<slug>"
             if "LastEvaluatedKey" not in page:
                 return slugs
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -222,6 +223,11 @@ class Repair:
                 }
             )
         self.db.transact_write_items(TransactItems=items)
+        if slug is not None:  # keep the rank buckets in step with the hits just written
+            for sk in (day_sk(self.day), TOTAL):
+                key = {PK: {"S": pk}, SK: {"S": sk}}
+                item = self.db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {})
+                rerank(self.db.update_item, self.table, key, item)
 
 
 def run(db: Any, events_table: str, stats_table: str, day: str, *, dry_run: bool = False) -> dict[str, Any]:

@@ -52,6 +52,6 @@ class Storage(Construct):
             self.stats.add_global_secondary_index(
                 index_name=index["IndexName"],
                 **_keys(stats, index["KeySchema"]),
-                projection_type=ddb.ProjectionType.INCLUDE,
-                non_key_attributes=index["Projection"]["NonKeyAttributes"],
+                projection_type=ddb.ProjectionType[index["Projection"]["ProjectionType"]],
+                non_key_attributes=index["Projection"].get("NonKeyAttributes"),
             )

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import clients, slugs
-from .schema import ALL_TIME_RANK, PK, SITE, SK, TOTAL, article_pk, day_rank, day_sk
+from .schema import ALL_TIME_RANK, PK, SITE, SK, TOTAL, article_pk, bucket, day_rank, day_sk
 
 FENCE_KEEP_S = 25 * 3600  # stream records live 24 h, so an older fence can never be needed again
 MAX_CONFLICT_ROUNDS = 5
@@ -163,6 +163,7 @@ class Batch:
                 seen = fence_parts(stored)[0]
                 parts = [(seq, d) for seq, d in parts if seq > seen]
                 if not parts:
+                    self._rank(counter, known)
                     return known
                 condition = "#f = :seen" if seen else "attribute_not_exists(#f)"
             total = Delta()
@@ -188,6 +189,9 @@ class Batch:
                 if born is not None:
                     sets.append("born = if_not_exists(born, :born)")
                     values[":born"] = {"S": f"{self.fence}|{born}"}
+                if total.hits:  # right for a new item; an existing one is re-bucketed by _rank if needed
+                    sets.append("rb = if_not_exists(rb, :rb)")
+                    values[":rb"] = {"N": str(bucket(total.hits))}
             expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
             try:
                 out = self._write(
@@ -207,8 +211,13 @@ class Batch:
                 continue
             item: dict[str, Any] = out["Attributes"]
             self._prune(counter, item)
+            self._rank(counter, item)
             return item
         raise RuntimeError(f"counter {counter.pk}/{counter.sk} kept changing under its fence")
+
+    def _rank(self, counter: Counter, item: dict[str, Any]) -> None:
+        if counter.slug is not None:
+            rerank(self._write, self.table, {PK: {"S": counter.pk}, SK: {"S": counter.sk}}, item)
 
     def _write(self, **request: Any) -> Any:
         """update_item with a few quick retries of transient failures. A retried write whose first try did
@@ -257,6 +266,26 @@ class Batch:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+
+def rerank(write: Callable[..., Any], table: str, key: dict[str, Any], item: dict[str, Any]) -> None:
+    """Keep an article item's rank bucket in step with its hits. Only when the bucket changes (rarely) does this
+    write, and only if hits are still what we saw: a concurrent writer that moved them re-buckets after itself."""
+    hits = int(item.get("hits", {}).get("N", "0"))
+    want = bucket(hits)
+    if not hits or item.get("rb", {}).get("N") == str(want):
+        return
+    try:
+        write(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET rb = :rb",
+            ConditionExpression="hits = :hits",
+            ExpressionAttributeValues={":rb": {"N": str(want)}, ":hits": {"N": str(hits)}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def births(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import clients, days
-from .schema import ALL_TIME_RANK, PK, RANK_INDEX, SITE, SK, TOTAL, article_pk, day_rank, day_sk
+from .schema import ALL_TIME_RANK, PK, RANK_INDEX, RANK_SK, SITE, SK, TOTAL, article_pk, bucket_bounds, day_rank, day_sk
 
 FIELDS = ("hits", "visitors", "likes")
 TOP_PAGE = 25
@@ -94,64 +95,74 @@ class Reader:
             kwargs["ExclusiveStartKey"] = start
         return self.db.query(**kwargs)
 
+    def _totals(self, slugs: list[str]) -> dict[str, dict[str, Any]]:
+        """All-time rows of these articles, by BatchGetItem."""
+        rows: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(slugs), 100):
+            keys = [{PK: {"S": article_pk(s)}, SK: {"S": TOTAL}} for s in slugs[i : i + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            while request:
+                got = self.db.batch_get_item(RequestItems=request)
+                for item in got.get("Responses", {}).get(self.table, []):
+                    slug = item[PK]["S"][2:]
+                    rows[slug] = {"slug": slug, **_counts(item)}
+                request = got.get("UnprocessedKeys") or {}
+        return rows
+
     def top_all_time(self, n: int) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        start = None
-        # Read past n while the n-th hit count is tied, so ties break by slug, deterministically.
-        while True:
-            page = self._ranked(ALL_TIME_RANK, n + 1, start)
-            rows.extend({"slug": i["slug"]["S"], **_counts(i)} for i in page.get("Items", []))
-            start = page.get("LastEvaluatedKey")
-            if not start or (len(rows) > n and rows[-1]["hits"] < rows[n - 1]["hits"]):
-                break
-        rows.sort(key=lambda r: (-r["hits"], r["slug"]))
-        return rows[:n]
+        return self._top(n, [ALL_TIME_RANK], self._totals)
 
     def top_in_range(self, n: int, rng: Range) -> list[dict[str, Any]]:
-        """Exact top-n by hits summed over the range, reading each day's ranking only as deep as needed.
+        return self._top(n, [day_rank(d) for d in rng.days], lambda slugs: {s: self.article(s, rng) for s in slugs})
 
-        Threshold algorithm: each day's GSI partition is read in descending hits. An article not yet seen on
-        a day can have at most that day's last-read hits there (0 once the day is read to the end), which
-        bounds every total. Reading stops once n articles beat the bound of every article never seen and
-        few seen ones remain undecided; only those and the winners are then summed exactly.
+    def _top(
+        self, n: int, partitions: list[str], exact: Callable[[list[str]], dict[str, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Exact top-n by hits summed over rank partitions (one per day, or the all-time one).
+
+        Threshold algorithm on hit buckets: each partition of the keys-only "rank" index is read from its highest
+        bucket down. An article seen in a partition has between its bucket's bounds there; one not seen has at most
+        the upper bound of the partition's last bucket read (0 once it is read to the end). Reading stops when n
+        articles are sure to beat everything never seen and few seen ones stay undecided; only those are then
+        read exactly (GetItem/Query) and ranked, ties by slug.
         """
-        day_list = rng.days
         seen: dict[str, dict[str, int]] = {}
-        floor = dict.fromkeys(day_list, 0)
-        cursor: dict[str, dict[str, Any] | None] = dict.fromkeys(day_list)
-        open_days = set(day_list)
-        page_size = max(n, TOP_PAGE)
+        floor = dict.fromkeys(partitions, 0)
+        cursor: dict[str, dict[str, Any] | None] = dict.fromkeys(partitions)
+        open_parts = set(partitions)
+        page_size = max(n + 1, TOP_PAGE)
 
-        def read(day: str) -> None:
-            page = self._ranked(day_rank(day), page_size, cursor[day])
+        def read(part: str) -> None:
+            page = self._ranked(part, page_size, cursor[part])
             for item in page.get("Items", []):
-                seen.setdefault(item["slug"]["S"], {})[day] = floor[day] = _n(item, "hits")
-            cursor[day] = page.get("LastEvaluatedKey")
-            if cursor[day] is None:
-                open_days.discard(day)
-                floor[day] = 0
+                seen.setdefault(item[PK]["S"][2:], {})[part] = floor[part] = _n(item, RANK_SK)
+            cursor[part] = page.get("LastEvaluatedKey")
+            if cursor[part] is None:
+                open_parts.discard(part)
+                floor[part] = 0
 
         def bounds() -> tuple[int, list[str]]:
-            lows = sorted((sum(v.values()) for v in seen.values()), reverse=True)
-            kth = lows[n - 1] if len(lows) >= n else 0
+            low = {s: sum(bucket_bounds(b)[0] for b in per.values()) for s, per in seen.items()}
+            ranked = sorted(low.values(), reverse=True)
+            kth = ranked[n - 1] if len(ranked) >= n else 0
             undecided = [
-                slug
-                for slug, per_day in seen.items()
-                if any(d in open_days and d not in per_day for d in day_list)
-                and sum(per_day.get(d, floor[d]) for d in day_list) >= kth
+                s
+                for s, per in seen.items()
+                if sum(
+                    bucket_bounds(per[p] if p in per else (floor[p] if p in open_parts else 0))[1] for p in partitions
+                )
+                >= kth
             ]
             return kth, undecided
 
-        for day in day_list:
-            read(day)
+        for part in partitions:
+            read(part)
         kth, undecided = bounds()
-        while open_days and (sum(floor.values()) >= kth or len(undecided) > 2 * n):
-            read(max(open_days, key=lambda d: floor[d]))
+        while open_parts and (
+            sum(bucket_bounds(floor[p])[1] for p in open_parts) >= max(kth, 1) or len(undecided) > 2 * n + 10
+        ):
+            read(max(open_parts, key=lambda p: floor[p]))
             kth, undecided = bounds()
-
-        exact = {slug: sum(per_day.values()) for slug, per_day in seen.items()}
-        fetched = {slug: self.article(slug, rng) for slug in undecided}
-        exact.update({slug: row["hits"] for slug, row in fetched.items()})
-        winners = sorted((slug for slug, hits in exact.items() if hits > 0), key=lambda s: (-exact[s], s))[:n]
-        rows = [fetched.get(slug) or self.article(slug, rng) for slug in winners]
-        return [{k: r[k] for k in ("slug", *FIELDS)} for r in rows]
+        rows = [r for r in exact(sorted(undecided)).values() if r["hits"] > 0]
+        rows.sort(key=lambda r: (-r["hits"], r["slug"]))
+        return [{k: r[k] for k in ("slug", *FIELDS)} for r in rows[:n]]

@@ -12,16 +12,18 @@ Stats table (pk, sk):
     A#<slug>  / TOTAL        article all-time counters (rk = "ALL")
     A#<slug>  / D#<day>      article counters for one UTC day (rk = "D#<day>")
     SALT      / <day>        the day's visitor-hash salt, expiring after 48 h
-Sparse GSI "rank" (rk, hits) orders articles by hits, all time or per day, for top-N reads.
+Sparse GSI "rank" (rk, rb), keys only, orders articles by a coarse hits bucket, all time or per day, for
+top-N reads. The bucket changes about 4 times per doubling of hits, so the index is rewritten that rarely,
+not on every counter update (docs/decisions.md).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 PK, SK, TTL_ATTR = "pk", "sk", "ttl"
-RANK_INDEX, RANK_PK, RANK_SK = "rank", "rk", "hits"
-RANK_PROJECTED = ["slug", "visitors", "likes"]
+RANK_INDEX, RANK_PK, RANK_SK = "rank", "rk", "rb"
 
 SITE = "SITE"
 TOTAL = "TOTAL"
@@ -37,6 +39,22 @@ STREAM_MAX_BATCHING_WINDOW_S = 5
 STREAM_RETRY_ATTEMPTS = 10
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
 STREAM_TUMBLING_WINDOW_S = 60
+
+
+def bucket(hits: int) -> int:
+    """Rank bucket: b with 2^((b-1)/4) <= hits < 2^(b/4), i.e. four buckets per doubling; 0 for no hits."""
+    return (hits**4).bit_length() if hits > 0 else 0
+
+
+def bucket_bounds(b: int) -> tuple[int, int]:
+    """The smallest and largest hit counts in bucket b."""
+    if b <= 0:
+        return 0, 0
+    low = math.isqrt(math.isqrt(2 ** (b - 1)))
+    while low**4 < 2 ** (b - 1):
+        low += 1
+    high = math.isqrt(math.isqrt(2**b - 1))
+    return low, high
 
 
 def article_pk(slug: str) -> str:
@@ -80,7 +98,7 @@ def stats_table_definition(name: str) -> dict[str, Any]:
                     {"AttributeName": RANK_PK, "KeyType": "HASH"},
                     {"AttributeName": RANK_SK, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": RANK_PROJECTED},
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ],
     }

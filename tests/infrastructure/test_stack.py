@@ -84,9 +84,9 @@ def test_stats_table_is_retained_with_pitr_and_the_rank_index(template: Template
                             "IndexName": "rank",
                             "KeySchema": [
                                 {"AttributeName": "rk", "KeyType": "HASH"},
-                                {"AttributeName": "hits", "KeyType": "RANGE"},
+                                {"AttributeName": "rb", "KeyType": "RANGE"},
                             ],
-                            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": schema.RANK_PROJECTED},
+                            "Projection": {"ProjectionType": "KEYS_ONLY"},
                         }
                     ],
                 }

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from hitstream import days
-from hitstream.schema import SITE, TOTAL, article_pk, day_sk
+from hitstream.schema import SITE, TOTAL, article_pk, bucket, day_sk
 
 from scripts import recompute
 from tests.builders import get, hit, like
@@ -117,9 +117,13 @@ def corrupt(twin: Twin, pk: str, day: str, **deltas: int) -> None:
     for sk in (day_sk(day), TOTAL):
         values = {f":{k}": {"N": str(v)} for k, v in deltas.items()}
         expression = "ADD " + ", ".join(f"{k} :{k}" for k in deltas)
-        if pk.startswith("A#"):  # as the aggregator writes article items: slug and rank key too
-            expression = "SET slug = :slug, rk = :rk " + expression
-            values |= {":slug": {"S": pk[2:]}, ":rk": {"S": "ALL" if sk == TOTAL else sk}}
+        if pk.startswith("A#"):  # as the aggregator writes article items: slug and rank keys too
+            expression = "SET slug = :slug, rk = :rk, rb = if_not_exists(rb, :rb) " + expression
+            values |= {
+                ":slug": {"S": pk[2:]},
+                ":rk": {"S": "ALL" if sk == TOTAL else sk},
+                ":rb": {"N": str(bucket(max(1, deltas.get("hits", 1))))},
+            }
         db().update_item(
             TableName=twin.backend.settings.stats_table,
             Key={"pk": {"S": pk}, "sk": {"S": sk}},
