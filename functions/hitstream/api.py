@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from .config import DEFAULT_LOCAL_ORIGINS, settings
+from .config import settings
 from .observability import logger
 
 
@@ -64,7 +64,7 @@ def error(status: int, message: str) -> Response:
 
 
 def resolver(validation: bool = True) -> APIGatewayHttpResolver:
-    origins = settings().allowed_origins or DEFAULT_LOCAL_ORIGINS
+    origins = settings().allowed_origins
     # debug=False, explicitly: Powertools' debug mode (POWERTOOLS_DEV=true) prints every raw event, whose
     # sourceIp and User-Agent must never reach a log.
     app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=validation, debug=False)

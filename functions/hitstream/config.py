@@ -46,7 +46,9 @@ def _required(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    origins = tuple(o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    # Unset (the local twin): localhost on any port. Set, even empty (the stack): exactly the listed origins.
+    raw = os.environ.get("ALLOWED_ORIGINS")
+    origins = DEFAULT_LOCAL_ORIGINS if raw is None else tuple(o.strip() for o in raw.split(",") if o.strip())
     return Settings(
         events_table=_required("EVENTS_TABLE"),
         stats_table=_required("STATS_TABLE"),

@@ -146,3 +146,19 @@ def test_preflight_does_not_count(blog_twin: RunningTwin) -> None:
     blog_twin.request("OPTIONS", "/statistics/preflight-only/hits", None, {"Origin": BLOG})
     status, body, _ = blog_twin.request("GET", "/statistics/preflight-only")
     assert (status, body["hits"]) == (200, 0)
+
+
+def test_an_empty_allow_list_in_the_stack_allows_no_origin_not_even_localhost(monkeypatch):
+    from hitstream.config import settings
+
+    monkeypatch.setenv("ALLOWED_ORIGINS", "")
+    settings.cache_clear()
+    try:
+        assert settings().allowed_origins == ()
+        assert "Access-Control-Allow-Origin" not in AllowList(settings().allowed_origins).to_dict(
+            "http://localhost:3000"
+        )
+    finally:
+        monkeypatch.delenv("ALLOWED_ORIGINS")
+        settings.cache_clear()
+    assert settings().allowed_origins == ("http://localhost:*", "http://127.0.0.1:*")
