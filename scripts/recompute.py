@@ -44,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from hitstream import days
+from hitstream.aggregate import Delta as Counts  # the same four numbers, absolute here
 from hitstream.aggregate import rerank
 from hitstream.ingest import HITS_PREFIX
 from hitstream.schema import (
@@ -60,14 +61,6 @@ from hitstream.schema import (
 
 FIELDS = ("hits", "visitors", "likes")
 MAX_TRIES = 5
-
-
-@dataclass
-class Counts:
-    hits: int = 0
-    visitors: int = 0
-    likes: int = 0
-    articles: int = 0
 
 
 @dataclass

@@ -31,31 +31,21 @@ class Pipeline(Construct):
             "ALLOWED_ORIGINS": ",".join(allowed_origins),
             "EVENT_TTL_DAYS": str(c.EVENT_TTL_DAYS),
         }
-        common = {"powertools_layer": layer, "environment": env}
-        self.ingest = python_function(
-            self,
-            "Ingest",
-            handler="ingest.handler.lambda_handler",
-            memory_mb=c.INGEST_MEMORY_MB,
-            timeout=c.API_TIMEOUT,
-            **common,  # type: ignore[arg-type]
-        )
-        self.query = python_function(
-            self,
-            "Query",
-            handler="query.handler.lambda_handler",
-            memory_mb=c.QUERY_MEMORY_MB,
-            timeout=c.API_TIMEOUT,
-            **common,  # type: ignore[arg-type]
-        )
-        self.aggregate = python_function(
-            self,
-            "Aggregate",
-            handler="aggregate.handler.lambda_handler",
-            memory_mb=c.AGGREGATE_MEMORY_MB,
-            timeout=c.AGGREGATE_TIMEOUT,
-            **common,  # type: ignore[arg-type]
-        )
+
+        def function(name: str, memory_mb: int, timeout: Duration) -> lambda_.Function:
+            return python_function(
+                self,
+                name.title(),
+                handler=f"{name}.handler.lambda_handler",
+                memory_mb=memory_mb,
+                timeout=timeout,
+                powertools_layer=layer,
+                environment=env,
+            )
+
+        self.ingest = function("ingest", c.INGEST_MEMORY_MB, c.API_TIMEOUT)
+        self.query = function("query", c.QUERY_MEMORY_MB, c.API_TIMEOUT)
+        self.aggregate = function("aggregate", c.AGGREGATE_MEMORY_MB, c.AGGREGATE_TIMEOUT)
         self.aggregate.add_environment("AGGREGATE_WRITE_CONCURRENCY", str(c.AGGREGATE_WRITE_CONCURRENCY))
 
         # ingest: one UpdateItem per hit on events; the day's salt (and nothing else) in stats
