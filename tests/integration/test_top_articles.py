@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
 from hitstream import clients
+
 from tests.builders import get, image, stream_event, stream_record
 
 DAYS = ["2026-11-18", "2026-11-19", "2026-11-20"]
