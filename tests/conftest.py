@@ -154,10 +154,13 @@ def stop_twin(twin: RunningTwin) -> str:
     return out
 
 
-@pytest.fixture
-def running_twin() -> Iterator[RunningTwin]:
+def _running() -> Iterator[RunningTwin]:
     t = start_twin()
     try:
         yield t
     finally:
         stop_twin(t)
+
+
+running_twin = pytest.fixture(_running, name="running_twin")
+module_running_twin = pytest.fixture(_running, name="module_running_twin", scope="module")

@@ -83,12 +83,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def twin() -> Iterator[RunningTwin]:
-    t = start_twin()
-    try:
-        yield t
-    finally:
-        stop_twin(t)
+def twin(module_running_twin: RunningTwin) -> RunningTwin:
+    return module_running_twin
 
 
 class HostSite:

@@ -8,7 +8,6 @@ no 5xx ever, every 4xx is JSON {"error": <str>}, and each response matches what 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -22,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import RunningTwin, start_twin, stop_twin
+from tests.conftest import RunningTwin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
 
@@ -31,12 +30,8 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[RunningTwin]:
-    twin = start_twin()
-    try:
-        yield twin
-    finally:
-        stop_twin(twin)
+def served(module_running_twin: RunningTwin) -> RunningTwin:
+    return module_running_twin
 
 
 @pytest.fixture(scope="module")
