@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -144,7 +143,3 @@ def serve(host: str, port: int, backend: Backend) -> tuple[TwinServer, Poller]:
     poller = Poller(backend)
     poller.start()
     return server, poller
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
