@@ -14,14 +14,26 @@ class ConfigError(RuntimeError):
 DEFAULT_LOCAL_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
 
 
+DEFAULT_LOCAL_SITES = ("localhost", "127.0.0.1")
+DASHBOARD_MODES = ("private", "public")
+
+
 @dataclass(frozen=True)
 class Settings:
     events_table: str
     stats_table: str
     allowed_origins: tuple[str, ...]
+    sites: tuple[str, ...] = DEFAULT_LOCAL_SITES  # the first one is the default site
+    dashboard: str = "private"  # "private": every read but the public totals needs the owner's token
+    salts_table: str = ""  # the day salts: a table with no backups of any kind (empty: the stats table, tests only)
     event_ttl_days: int = 30
     salt_ttl_hours: int = 48
+    freshness_s: int = 60
     edge_secret: str = ""  # set when CloudFront + WAF front the API (stacks/edge.py)
+
+    @property
+    def default_site(self) -> str:
+        return self.sites[0]
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -37,11 +49,36 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _required(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         raise ConfigError(f"environment variable {name} is required")
     return value
+
+
+def parse_sites(raw: str) -> tuple[str, ...]:
+    """Comma-separated hostnames, lowercased, a leading "www." dropped, duplicates removed, order kept."""
+    from .sites import normalize  # sites.py owns the hostname rules
+
+    out: list[str] = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        site = normalize(part)
+        if site is None:
+            raise ConfigError(f"SITES: {part.strip()!r} is not a DNS hostname (no scheme, port or path)")
+        if site not in out:
+            out.append(site)
+    if not out:
+        raise ConfigError("SITES must name at least one site")
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +90,10 @@ def settings() -> Settings:
         events_table=_required("EVENTS_TABLE"),
         stats_table=_required("STATS_TABLE"),
         allowed_origins=origins,
+        sites=parse_sites(os.environ.get("SITES", "")) if os.environ.get("SITES", "").strip() else DEFAULT_LOCAL_SITES,
+        dashboard=_choice("DASHBOARD", "private", DASHBOARD_MODES),
+        salts_table=os.environ.get("SALTS_TABLE", "").strip(),
         event_ttl_days=_int("EVENT_TTL_DAYS", 30, 1, 365),
+        freshness_s=_int("FRESHNESS_SECONDS", 60, 1, 900),
         edge_secret=os.environ.get("EDGE_ORIGIN_SECRET", ""),
     )

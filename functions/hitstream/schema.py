@@ -35,10 +35,21 @@ STREAM_FILTER_PATTERN: dict[str, Any] = {"eventName": ["INSERT", "MODIFY"]}
 
 # Stream event source settings, shared by the stack and the twin's emulated event source mapping.
 STREAM_BATCH_SIZE = 5000  # big batches fold more hits into each counter write (docs/benchmarks.md)
-STREAM_MAX_BATCHING_WINDOW_S = 5
 STREAM_RETRY_ATTEMPTS = 10
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
-STREAM_TUMBLING_WINDOW_S = 60
+DEFAULT_FRESHNESS_S = 60  # how long counts may lag on AWS (CDK context freshnessSeconds, 5-900)
+MIN_FRESHNESS_S, MAX_FRESHNESS_S = 5, 900
+
+
+def stream_windows(freshness_s: int) -> tuple[int, int]:
+    """(MaximumBatchingWindowInSeconds, TumblingWindowInSeconds) for a freshness bound.
+
+    The aggregator keeps a window's deltas in the tumbling-window state and writes counters once per window,
+    so a record waits at most one batching window plus one tumbling window before it is visible.
+    """
+    freshness_s = max(1, min(MAX_FRESHNESS_S, int(freshness_s)))
+    batching = min(300, max(1, freshness_s // 6))
+    return batching, max(1, freshness_s - batching)
 
 
 def bucket(hits: int) -> int:
