@@ -9,58 +9,69 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 CDK := node_modules/.bin/cdk
 
-.PHONY: help bootstrap run test test-fast lint synth deploy bench browser-deps vendor clean recompute
+.PHONY: help bootstrap bootstrap-dev run test test-fast lint synth deploy token bench recompute beacon vendor clean
 
-help:
-	@echo "make run      - the local twin + dashboard on http://$(HOST):$(PORT) (no AWS account needed)"
-	@echo "make test     - the full suite (unit, integration on moto, e2e, CDK assertions, browser)"
-	@echo "make lint     - ruff + mypy"
-	@echo "make synth    - cdk synth, offline, with cdk-nag"
-	@echo "make deploy   - cdk deploy to the configured AWS account"
-	@echo "make bench    - cost and scale benchmark against the naive per-hit design"
+# The twin needs only the functions' runtime + moto (requirements-twin.txt); tests, lint, bench and CDK need the
+# rest (requirements-dev.txt). Two stamps, so `make run` on a fresh clone installs the small set only.
+TWIN_STAMP := $(BIN)/.installed-twin
+DEV_STAMP := $(BIN)/.installed-dev
 
-# The venv is rebuilt whenever the pinned requirements or constraints change.
-$(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
+help: ## list the targets
+	@awk -F ':' '/^[a-z][a-z-]*:([^=]|$$)/ && !seen[$$1]++ { d = $$0; sub(/^[^#]*(## ?|$$)/, "", d); \
+	  printf "make %-14s %s\n", $$1, d }' $(MAKEFILE_LIST)
+
+# The venv is brought up to date whenever the pinned requirements or constraints change.
+$(TWIN_STAMP): requirements.txt requirements-twin.txt constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-twin.txt -c constraints.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-twin.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
-	@touch $@
+	@touch $@ $(TWIN_STAMP)
 
 $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-bootstrap: $(BIN)/.installed
+bootstrap: $(TWIN_STAMP) ## create .venv with what the twin needs (make run does this)
 
-run: $(BIN)/.installed
+bootstrap-dev: $(DEV_STAMP) ## create .venv with everything for test, lint, bench and synth
+
+run: $(TWIN_STAMP) ## the local twin + dashboard on http://HOST:PORT (default 127.0.0.1:8000), no AWS needed
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m twin
 
-test: $(BIN)/.installed $(CDK)
+test: $(DEV_STAMP) $(CDK) ## the full suite: unit, integration on moto, e2e, CDK assertions, browser
 	@command -v chromium >/dev/null || bash scripts/ensure-chromium.sh || echo "!!! chromium unavailable: browser tests will be SKIPPED"
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: $(BIN)/.installed
+test-fast: $(DEV_STAMP) ## the suite without the slow and browser tests
 	$(BIN)/python -m pytest -m "not slow and not browser" -n 2
 
-lint: $(BIN)/.installed
+lint: $(DEV_STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-synth: $(BIN)/.installed $(CDK)
+synth: $(DEV_STAMP) $(CDK) ## cdk synth, offline and without docker, with cdk-nag
 	$(CDK) synth --quiet
 
-deploy: $(BIN)/.installed $(CDK)
+deploy: $(DEV_STAMP) $(CDK) ## cdk deploy to the configured AWS account
 	$(CDK) deploy
 
-bench: $(BIN)/.installed
+bench: $(DEV_STAMP) ## cost and scale benchmark against the naive design (last line: JSON)
 	$(BIN)/python -m bench
 
-recompute: $(BIN)/.installed
+recompute: $(DEV_STAMP) ## rebuild counters from the raw events, e.g. ARGS="--day 2026-11-20"
 	$(BIN)/python -m scripts.recompute $(ARGS)
 
-vendor: $(BIN)/.installed
+vendor: $(DEV_STAMP) $(CDK) ## refresh the vendored bot list and uPlot from the pinned packages
 	cp $(VENV)/lib/python3*/site-packages/crawleruseragents/crawler-user-agents.json functions/hitstream/
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css functions/hitstream/static/
 
-clean:
+beacon: $(TWIN_STAMP) ## regenerate functions/hitstream/static/beacon.min.js from beacon.js
+	$(BIN)/python -m tests.jsmin functions/hitstream/static/beacon.js functions/hitstream/static/beacon.min.js
+
+clean: ## remove .venv, node_modules and caches (not the twin data in .hitstream/)
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
