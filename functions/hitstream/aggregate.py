@@ -1,16 +1,19 @@
-"""Aggregate: fold one shard's stream batch into counters, exactly once per record.
+"""Aggregate: fold one shard's stream records into counters, exactly once per record.
 
-Each counter item carries a fence per stream shard: f#<shard hash> = "<highest sequence number of that shard
-already folded into the item>@<its record time>". A write adds a batch's deltas and raises the fence in the
+Each counter item carries a fence per stream shard: f<shard hash> = <highest sequence number of that shard
+already folded into the item, then its record time> (binary). A write adds deltas and raises the fence in the
 same UpdateItem, on condition that the fence is below the first record it adds. A retried, bisected,
-partially retried or duplicated batch therefore re-applies nothing: on a failed condition the item's fence
-says which records are already in, and only the rest is added. docs/decisions.md has the full argument.
+partially retried, duplicated or reordered delivery therefore re-applies nothing: on a failed condition the
+item's fence says which records are already in, and only the rest is added. docs/decisions.md has the full
+argument.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,11 +22,35 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import clients, slugs
-from .schema import ALL_TIME_RANK, PK, SITE, SK, TOTAL, article_pk, bucket, day_rank, day_sk
+from .ingest import decode_dimensions
+from .schema import (
+    DIMENSIONS,
+    OTHER,
+    PK,
+    SK,
+    TOTAL,
+    all_time_rank,
+    article_pk,
+    bucket,
+    day_rank,
+    day_sk,
+    site_code,
+    site_pk,
+)
 
-FENCE_KEEP_S = 25 * 3600  # stream records live 24 h, so an older fence can never be needed again
-MAX_CONFLICT_ROUNDS = 5
+# A fence may go once no record at or below it can be delivered again: Lambda drops records older than the
+# event source's MaximumRecordAge (6 h), so 7 h leaves an hour of margin (docs/decisions.md §2).
+FENCE_KEEP_S = 7 * 3600
+MAX_CONFLICT_ROUNDS = 6
 WRITE_TRIES = 3
+# Values kept per dimension per site-day (and sources per article-day); the rest folds into "(other)".
+BREAKDOWN_CAP = 30
+# Visitors and hits of one breakdown value share one number, so one SET adds both: visitors * 10^12 + hits.
+PAIR = 10**12
+DEFAULT_DIMENSIONS = ("(direct)", "(none)", "Other", "Other", "other", "ZZ")
+SOURCE = DIMENSIONS["source"]
+NEW_PER_WRITE = 10  # new values per dimension per write, so conditions stay well under 4 KB
+KNOWN_ITEMS = 20_000  # per container: which breakdown values and fences an item holds, from its last write
 
 
 class PoisonRecord(ValueError):
@@ -37,11 +64,13 @@ class Event:
     seq: str
     time: int
     day: str
+    site: str
     slug: str
     hits: int
     likes: int
     article_visitor: int  # first view of this article by this visitor today
     site_visitor: int  # first view of any article by this visitor today
+    dimensions: tuple[str, ...] = DEFAULT_DIMENSIONS
 
     @property
     def is_noop(self) -> bool:
@@ -54,12 +83,17 @@ class Delta:
     visitors: int = 0
     likes: int = 0
     articles: int = 0
+    breakdown: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (code, value) -> [visitors, hits]
 
     def add(self, other: Delta) -> None:
         self.hits += other.hits
         self.visitors += other.visitors
         self.likes += other.likes
         self.articles += other.articles
+        for key, (v, h) in other.breakdown.items():
+            pair = self.breakdown.setdefault(key, [0, 0])
+            pair[0] += v
+            pair[1] += h
 
 
 @dataclass
@@ -79,65 +113,135 @@ def seq_key(seq: str) -> str:
     return f"{len(digits):02d}{digits}"
 
 
+def seq_bytes(key: str) -> bytes:
+    """A seq_key as compact binary with the same order: one length byte, then the number big-endian."""
+    number = int(key[2:])
+    raw = number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big")
+    return bytes([len(raw)]) + raw
+
+
 def fence_name(shard: str) -> str:
-    """A short, stable attribute name per shard: fences stay small, so items stay within one 1 KB write unit."""
-    return "f#" + hashlib.blake2b(shard.encode(), digest_size=6).hexdigest()
+    """A short, stable attribute name per shard (36 bits of hash): fences stay small, so items stay small."""
+    digest = hashlib.blake2b(shard.encode(), digest_size=6).digest()
+    return "f" + base64.urlsafe_b64encode(digest).decode()[:6]
 
 
-def fence_value(last_key: str, when: int) -> str:
-    # "<seq_key>@<time>" compares like seq_key against a bare seq_key: equal keys sort the fence after.
-    return f"{last_key}@{when}"
+def fence_value(last_key: str, when: int) -> bytes:
+    # <seq bytes><4-byte time>: compares like seq_bytes against a bare seq_bytes, an equal seq sorting after.
+    return seq_bytes(last_key) + max(0, min(when, 2**32 - 1)).to_bytes(4, "big")
 
 
-def fence_parts(value: str) -> tuple[str, int]:
-    key, _, when = value.partition("@")
-    return key, int(when or 0)
+def fence_parts(value: bytes) -> tuple[bytes, int]:
+    if not value:
+        return b"", 0
+    cut = 1 + value[0]
+    return value[:cut], int.from_bytes(value[cut : cut + 4], "big")
 
 
-def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int) -> Event:
+def _is_fence(name: str) -> bool:
+    return len(name) == 7 and name[0] == "f"
+
+
+def _is_breakdown(name: str) -> bool:
+    """b<code>:<value> pairs and n<code> counts."""
+    return (name[:1] == "b" and name[2:3] == ":") or (len(name) == 2 and name[0] == "n")
+
+
+def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int, sites: dict[str, str]) -> Event:
     try:
-        slug, day, kind = str(new["s"]), str(new["d"]), str(new["k"])
+        slug, kind, pk = str(new["s"]), str(new["k"]), str(new["pk"])
+        site = sites[str(new["w"])]
         hits = int(new.get("h", 0)) - int(old.get("h", 0))
     except (KeyError, TypeError, ValueError) as exc:
-        raise PoisonRecord(f"stream record {seq} lacks a valid event image") from exc
-    if not slugs.is_valid(slug) or len(day) != 10 or kind not in ("hit", "like") or not 0 <= hits <= 1:
+        raise PoisonRecord(f"stream record {seq} lacks a valid event image (or its site is no longer listed)") from exc
+    day = pk[:10]
+    if not slugs.is_valid(slug) or pk[10:11] != "#" or kind not in ("hit", "like") or not 0 <= hits <= 1:
         raise PoisonRecord(f"stream record {seq} has an invalid event image")
-    old_views, new_views = set(old.get("pv") or ()), set(new.get("pv") or ())
-    liked = kind == "like" and slug in set(new.get("lk") or ()) and slug not in set(old.get("lk") or ())
+    hashed = _slug_hash(slug)
+    old_views, new_views = _bytes_set(old.get("pv")), _bytes_set(new.get("pv"))
+    liked = kind == "like" and hashed in _bytes_set(new.get("lk")) and hashed not in _bytes_set(old.get("lk"))
+    dims = decode_dimensions(str(new.get("e") or ""))
     return Event(
         seq=seq_key(seq),
         time=created,
         day=day,
+        site=site,
         slug=slug,
         hits=hits if kind == "hit" else 0,
         likes=int(liked),
-        article_visitor=int(kind == "hit" and slug in new_views and slug not in old_views),
+        article_visitor=int(kind == "hit" and hashed in new_views and hashed not in old_views),
         site_visitor=int(kind == "hit" and not old_views and bool(new_views)),
+        dimensions=dims if len(dims) == len(DEFAULT_DIMENSIONS) else DEFAULT_DIMENSIONS,
     )
 
 
+def _slug_hash(slug: str) -> bytes:
+    from .schema import slug_hash
+
+    return slug_hash(slug)
+
+
+def _bytes_set(value: Any) -> set[bytes]:
+    """A binary set from a stream image: Lambda's JSON event carries each element base64-encoded (str)."""
+    return {base64.b64decode(v) if isinstance(v, str) else bytes(v) for v in value} if value else set()
+
+
+def site_codes(sites: Iterable[str]) -> dict[str, str]:
+    return {site_code(s): s for s in sites}
+
+
 def fold(events: Iterable[Event]) -> tuple[dict[tuple[str, str], Counter], dict[tuple[str, str], Counter]]:
-    """Per-key contributions: article items (written first) and site items (written after them)."""
+    """Per-key contributions, each in sequence order: article items (written first) and site items (after them)."""
     articles: dict[tuple[str, str], Counter] = {}
     site: dict[tuple[str, str], Counter] = {}
 
-    def part(bucket: dict[tuple[str, str], Counter], pk: str, sk: str, seq: str, delta: Delta, **kw: Any) -> None:
-        counter = bucket.get((pk, sk))
+    def part(into: dict[tuple[str, str], Counter], pk: str, sk: str, seq: str, delta: Delta, **kw: Any) -> None:
+        counter = into.get((pk, sk))
         if counter is None:
-            counter = bucket[(pk, sk)] = Counter(pk, sk, **kw)
+            counter = into[(pk, sk)] = Counter(pk, sk, **kw)
         counter.parts.append((seq, delta))
 
-    for e in events:
+    for e in sorted(events, key=lambda e: e.seq):  # a redelivery may arrive out of order
         if e.is_noop:
             continue
         a = Delta(hits=e.hits, visitors=e.article_visitor, likes=e.likes)
         s = Delta(hits=e.hits, visitors=e.site_visitor, likes=e.likes)
-        pk = article_pk(e.slug)
-        part(articles, pk, TOTAL, e.seq, a, rank=ALL_TIME_RANK, slug=e.slug)
-        part(articles, pk, day_sk(e.day), e.seq, a, rank=day_rank(e.day), slug=e.slug)
-        part(site, SITE, TOTAL, e.seq, s)
-        part(site, SITE, day_sk(e.day), e.seq, s)
+        a_day = Delta(hits=e.hits, visitors=e.article_visitor, likes=e.likes)
+        s_day = Delta(hits=e.hits, visitors=e.site_visitor, likes=e.likes)
+        if e.hits or e.article_visitor:
+            a_day.breakdown[(SOURCE, e.dimensions[0])] = [e.article_visitor, e.hits]
+        if e.hits or e.site_visitor:
+            for code, value in zip(DIMENSIONS.values(), e.dimensions, strict=True):
+                s_day.breakdown[(code, value)] = [e.site_visitor, e.hits]
+        pk = article_pk(e.site, e.slug)
+        part(articles, pk, TOTAL, e.seq, a, rank=all_time_rank(e.site), slug=e.slug)
+        part(articles, pk, day_sk(e.day), e.seq, a_day, rank=day_rank(e.site, e.day), slug=e.slug)
+        part(site, site_pk(e.site), TOTAL, e.seq, s)
+        part(site, site_pk(e.site), day_sk(e.day), e.seq, s_day)
     return articles, site
+
+
+class _Known:
+    """What this container last saw of an item: its breakdown values per map and its fences (bounded LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        item = self.items.get(key)
+        if item is not None:
+            self.items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[str, str], item: dict[str, Any]) -> None:
+        self.items[key] = {name: value for name, value in item.items() if _is_fence(name) or _is_breakdown(name)}
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+KNOWN = _Known(KNOWN_ITEMS)
 
 
 @dataclass
@@ -154,27 +258,32 @@ class Batch:
 
     def apply(self, counter: Counter) -> dict[str, Any]:
         """Add the contributions not yet in the item; returns the item as it now stands."""
+        key = (counter.pk, counter.sk)
         parts = counter.parts
-        condition = "attribute_not_exists(#f) OR #f < :first"
-        known: dict[str, Any] | None = None
+        known: dict[str, Any] | None = None  # the item as a failed condition returned it
+        cached = KNOWN.get(key)
+        stored: bytes | None = None
         for _ in range(MAX_CONFLICT_ROUNDS):
             if known is not None:
-                stored = known.get(self.fence, {}).get("S", "")
+                stored = bytes(known.get(self.fence, {}).get("B", b""))
                 seen = fence_parts(stored)[0]
-                parts = [(seq, d) for seq, d in parts if seq > seen]
+                parts = [(seq, d) for seq, d in parts if seq_bytes(seq) > seen]
                 if not parts:
                     self._rank(counter, known)
                     return known
-                condition = "#f = :seen" if seen else "attribute_not_exists(#f)"
+            names: dict[str, str] = {"#f": self.fence}
+            values: dict[str, Any] = {":last": {"B": fence_value(self.last_seq, self.time)}}
+            if known is None:
+                conditions = ["(attribute_not_exists(#f) OR #f < :first)"]
+                values[":first"] = {"B": seq_bytes(parts[0][0])}
+            elif stored:
+                conditions = ["#f = :seen"]
+                values[":seen"] = {"B": stored}
+            else:
+                conditions = ["attribute_not_exists(#f)"]
             total = Delta()
             for _seq, d in parts:
                 total.add(d)
-            names = {"#f": self.fence}
-            values: dict[str, Any] = {":last": {"S": fence_value(self.last_seq, self.time)}}
-            if known is None:
-                values[":first"] = {"S": parts[0][0]}
-            elif ":seen" in condition:
-                values[":seen"] = {"S": stored}
             adds = []
             for name in ("hits", "visitors", "likes", "articles"):
                 amount = getattr(total, name)
@@ -192,13 +301,18 @@ class Batch:
                 if total.hits:  # right for a new item; an existing one is re-bucketed by _rank if needed
                     sets.append("rb = if_not_exists(rb, :rb)")
                     values[":rb"] = {"N": str(bucket(total.hits))}
+            view = known if known is not None else cached
+            _breakdown(total.breakdown, view, adds, conditions, names, values)
+            removes = self._stale_fences(view, conditions, names, values)
             expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
+            if removes:
+                expression += " REMOVE " + ", ".join(removes)
             try:
                 out = self._write(
                     TableName=self.table,
                     Key={PK: {"S": counter.pk}, SK: {"S": counter.sk}},
                     UpdateExpression=expression,
-                    ConditionExpression=condition,
+                    ConditionExpression=" AND ".join(conditions),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
@@ -208,12 +322,29 @@ class Batch:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 known = exc.response.get("Item") or self._read(counter)
+                KNOWN.put(key, known)
                 continue
             item: dict[str, Any] = out["Attributes"]
-            self._prune(counter, item)
+            KNOWN.put(key, item)
             self._rank(counter, item)
             return item
         raise RuntimeError(f"counter {counter.pk}/{counter.sk} kept changing under its fence")
+
+    def _stale_fences(
+        self, view: dict[str, Any] | None, conditions: list[str], names: dict[str, str], values: dict[str, Any]
+    ) -> list[str]:
+        """Fences of other shards older than FENCE_KEEP_S go in the same write, if they are still as seen."""
+        removes = []
+        for name, value in (view or {}).items():
+            if not _is_fence(name) or name == self.fence or not isinstance(value, dict):
+                continue
+            raw = bytes(value.get("B", b""))
+            if raw and fence_parts(raw)[1] < self.time - FENCE_KEEP_S:
+                i = len(removes)
+                names[f"#p{i}"], values[f":p{i}"] = name, {"B": raw}
+                conditions.append(f"#p{i} = :p{i}")
+                removes.append(f"#p{i}")
+        return removes
 
     def _rank(self, counter: Counter, item: dict[str, Any]) -> None:
         if counter.slug is not None:
@@ -236,36 +367,87 @@ class Batch:
         got = db.get_item(TableName=self.table, Key={PK: {"S": counter.pk}, SK: {"S": counter.sk}}, ConsistentRead=True)
         return got.get("Item", {})
 
-    def _prune(self, counter: Counter, item: dict[str, Any]) -> None:
-        """Drop fences of shards that have not written this item for longer than stream retention."""
-        stale = [
-            name
-            for name, value in item.items()
-            if name.startswith("f#")
-            and name != self.fence
-            and fence_parts(value.get("S", ""))[1] < self.time - FENCE_KEEP_S
-        ]
-        if not stale:
-            return
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        checks = []
-        for i, name in enumerate(stale):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = item[name]
-            checks.append(f"#f{i} = :f{i}")
-        try:
-            self.write(
-                TableName=self.table,
-                Key={PK: {"S": counter.pk}, SK: {"S": counter.sk}},
-                UpdateExpression="REMOVE " + ", ".join(f"#f{i}" for i in range(len(stale))),
-                ConditionExpression=" AND ".join(checks),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+
+def _breakdown(
+    counts: dict[tuple[str, str], list[int]],
+    view: dict[str, Any] | None,
+    adds: list[str],
+    conditions: list[str],
+    names: dict[str, str],
+    values: dict[str, Any],
+) -> None:
+    """ADD breakdown pairs to top-level attributes b<code>:<value>, at most BREAKDOWN_CAP values per dimension
+    (counted in n<code>), the rest in "(other)".
+
+    `view` is the item as last seen (exact when a failed condition returned it, else this container's memory,
+    or nothing). Values believed new are added on condition that they are still missing and the count has room;
+    a dimension believed absent on condition that its count is. A wrong belief fails the condition, the item
+    comes back, and the next round knows exactly. At most NEW_PER_WRITE new values per dimension per write keep
+    every expression under DynamoDB's 4 KB limit.
+    """
+    by_code: dict[str, dict[str, list[int]]] = {}
+    for (code, value), pair in counts.items():
+        by_code.setdefault(code, {})[value] = pair
+    for code, pairs in sorted(by_code.items()):
+        count_name = f"n{code}"
+        count = view.get(count_name) if view else None
+        present = {name[len(code) + 2 :] for name in (view or {}) if name.startswith(f"b{code}:")}
+        if count is None:  # the dimension is believed absent: all its values may be created at once
+            kept = _cap(pairs, set(), BREAKDOWN_CAP)
+            conditions.append(f"attribute_not_exists({_name(names, count_name)})")
+            new = list(kept)
+        else:
+            kept = _cap(pairs, present, min(NEW_PER_WRITE, BREAKDOWN_CAP - len(present)))
+            new = [v for v in kept if v not in present]
+            for value in new:
+                conditions.append(f"attribute_not_exists({_name(names, f'b{code}:{value}')})")
+            if new:
+                conditions.append(f"{_name(names, count_name)} <= {_value(values, BREAKDOWN_CAP - len(new))}")
+        if new:
+            adds.append(f"{_name(names, count_name)} {_value(values, len(new))}")
+        for value, (v, h) in sorted(kept.items()):
+            adds.append(f"{_name(names, f'b{code}:{value}')} {_value(values, v * PAIR + h)}")
+
+
+def _name(names: dict[str, str], attribute: str) -> str:
+    placeholder = f"#a{len(names)}"
+    names[placeholder] = attribute
+    return placeholder
+
+
+def _value(values: dict[str, Any], number: int) -> str:
+    placeholder = f":n{len(values)}"
+    values[placeholder] = {"N": str(number)}
+    return placeholder
+
+
+def _cap(pairs: dict[str, list[int]], present: set[str], room: int) -> dict[str, list[int]]:
+    """Values already in the item stay; up to `room` new ones (busiest first) join them, keeping a slot for
+    OTHER when the dimension would be full; the rest go to OTHER."""
+    if OTHER not in present and len(present) + len(pairs) > BREAKDOWN_CAP:
+        room -= 1
+    kept: dict[str, list[int]] = {}
+    other = [0, 0]
+    for value, pair in sorted(pairs.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])):
+        if value in present or value == OTHER:
+            into = kept.setdefault(value, [0, 0])
+        elif room > 0:
+            into = kept.setdefault(value, [0, 0])
+            room -= 1
+        else:
+            into = other
+        into[0] += pair[0]
+        into[1] += pair[1]
+    if other != [0, 0]:
+        prior = kept.setdefault(OTHER, [0, 0])
+        prior[0] += other[0]
+        prior[1] += other[1]
+    return kept
+
+
+def unpair(number: str) -> tuple[int, int]:
+    n = int(number)
+    return n // PAIR, n % PAIR
 
 
 def rerank(write: Callable[..., Any], table: str, key: dict[str, Any], item: dict[str, Any]) -> None:
@@ -298,8 +480,9 @@ def births(
         owner, _, seq = born.partition("|")
         if owner != fence_name(shard) or seq not in batch_seqs:
             continue
-        sk = counter.sk
-        target = extra.setdefault((SITE, sk), Counter(SITE, sk))
+        site = counter.pk.split("#", 2)[1]
+        key = (site_pk(site), counter.sk)
+        target = extra.setdefault(key, Counter(*key))
         target.parts.append((seq, Delta(articles=1)))
     return list(extra.values())
 
@@ -322,7 +505,7 @@ def apply_batch(
     write: Callable[..., Any] | None = None,
     concurrency: int = 1,
 ) -> int:
-    """Fold and write one batch; returns the number of counter writes attempted. Raises on a failed write."""
+    """Fold and write a shard's records; returns the number of counter writes attempted. Raises on a failed write."""
     if not events:
         return 0
     batch = Batch(

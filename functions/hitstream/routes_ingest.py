@@ -13,10 +13,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from . import ingest, slugs
+from . import bots, ingest, sites, slugs
 from .api import BadRequest
-from .config import settings
+from .config import Settings, settings
 from .observability import metrics
+from .query import Reader
 
 MAX_BODY_BYTES = 4096
 ACCEPTED_TYPES = ("application/json", "text/plain")
@@ -47,25 +48,70 @@ def read_beacon_body(body: bytes | None, content_type: str) -> dict[str, Any]:
         raise BadRequest("body must be a JSON object") from exc
     if not isinstance(parsed, dict):
         raise BadRequest("body must be a JSON object")
-    if "referrer" in parsed and not isinstance(parsed["referrer"], str):  # null included: the field is a string
-        raise BadRequest("referrer must be a string")
+    for name in STRING_FIELDS:  # null included: each field is a string when present
+        if name in parsed and not isinstance(parsed[name], str):
+            raise BadRequest(f"{name} must be a string")
+    if "counts" in parsed and not isinstance(parsed["counts"], bool):
+        raise BadRequest("counts must be true or false")
     return parsed
 
 
+STRING_FIELDS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
+
+
+def from_edge(event: APIGatewayProxyEventV2, edge_secret: str) -> bool:
+    """Whether our own CloudFront edge sent this request, proven by its secret header (compared as bytes, so
+    a header of any characters is simply not the secret)."""
+    if not edge_secret:
+        return False
+    sent = event.headers.get("x-hitstream-origin", "").encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sent, edge_secret.encode())
+
+
 def client_ip(event: APIGatewayProxyEventV2, edge_secret: str) -> str:
-    """The TCP peer, or, behind our own CloudFront edge (proven by its secret header), the viewer's address."""
-    headers = event.headers
-    if edge_secret and hmac.compare_digest(headers.get("x-hitstream-origin", ""), edge_secret):
-        viewer = headers.get("cloudfront-viewer-address", "")
+    """The TCP peer, or, behind our own CloudFront edge, the viewer's address."""
+    if from_edge(event, edge_secret):
+        viewer = event.headers.get("cloudfront-viewer-address", "")
         if viewer:
             return viewer.rsplit(":", 1)[0]  # "ip:port", IPv6 addresses unbracketed
     return event.request_context.http.source_ip
 
 
-def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
+def request_site(event: APIGatewayProxyEventV2, cfg: Settings) -> str:
+    """The listed site the `site` parameter names (the default site without one); 400 otherwise."""
+    requested = (event.query_string_parameters or {}).get("site")
+    site = sites.resolve(requested, cfg.sites)
+    if site is None:
+        raise BadRequest("unknown site: this deployment counts " + ", ".join(cfg.sites))
+    return site
+
+
+def visit_dimensions(
+    event: APIGatewayProxyEventV2, body: dict[str, Any], site: str, ip: str, cfg: Settings
+) -> tuple[str, ...]:
+    """The visit's dimension values in schema.DIMENSIONS order; only the first hit of a visitor's day keeps them."""
+    try:
+        from . import dimensions
+    except ImportError:  # TEMP until dimensions.py lands
+        return ()
+    dims = dimensions.derive(
+        site=site,
+        referrer=body.get("referrer"),
+        utm_source=body.get("utm_source"),
+        utm_campaign=body.get("utm_campaign"),
+        user_agent=event.headers.get("user-agent", ""),
+        ip=ip,
+        viewer_country=event.headers.get("cloudfront-viewer-country") if from_edge(event, cfg.edge_secret) else None,
+    )
+    return (dims.source, dims.campaign, dims.browser, dims.os, dims.device, dims.country)
+
+
+def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, Any]]:
     if not slugs.is_valid(slug):
         raise BadRequest(f"slug must match {slugs.SLUG_PATTERN}")
     event: APIGatewayProxyEventV2 = router.current_event  # type: ignore[assignment]
+    cfg = settings()
+    site = request_site(event, cfg)
     raw = event.get("body")
     body: bytes | None = None
     if raw is not None and event.get("isBase64Encoded"):
@@ -75,36 +121,44 @@ def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, bool]]:
             raise BadRequest("body is not valid base64") from exc
     elif raw is not None:
         body = raw.encode("utf-8", "surrogatepass")
-    read_beacon_body(body, event.headers.get("content-type", ""))
-    counted = ingest.record(
-        ingest.Beacon(
-            kind=kind,
-            slug=slug,
-            ip=client_ip(event, settings().edge_secret),
-            user_agent=event.headers.get("user-agent", ""),
-        ),
-        settings(),
-    )
+    fields = read_beacon_body(body, event.headers.get("content-type", ""))
+    ip = client_ip(event, cfg.edge_secret)
+    user_agent = event.headers.get("user-agent", "")
+    counted = False
+    if not bots.is_bot(user_agent):
+        counted = ingest.record(
+            ingest.Beacon(
+                kind=kind,
+                slug=slug,
+                ip=ip,
+                user_agent=user_agent,
+                site=site,
+                dimensions=visit_dimensions(event, fields, site, ip, cfg) if kind is ingest.Kind.HIT else (),
+            ),
+            cfg,
+        )
     metrics.add_metric(
         name=f"{kind.value.title()}sAccepted" if counted else "BotsDropped", unit=MetricUnit.Count, value=1
     )
-    return Response(
-        status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body={"accepted": True}
-    )
+    answer: dict[str, Any] = {"accepted": True}
+    if fields.get("counts") is True:  # the page shows counters: one request per view instead of two
+        counts = Reader(cfg.stats_table).article(site, slug)
+        answer.update({name: counts[name] for name in ("hits", "visitors", "likes")})
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
 _RESPONSES: dict[int, Any] = {
     202: {"description": "Accepted (bots are accepted and not counted)"},
-    400: {"description": "Invalid slug, or a body that is not a JSON object of at most 4 KiB"},
+    400: {"description": "Invalid slug, unknown site, or a body that is not a JSON object of at most 4 KiB"},
     415: {"description": "Content type other than application/json or text/plain"},
 }
 
 
 @router.post("/statistics/<slug>/hits", summary="Record a page view", responses=_RESPONSES, tags=["ingest"])
-def post_hit(slug: str) -> Response[dict[str, bool]]:
+def post_hit(slug: str) -> Response[dict[str, Any]]:
     return _accept(ingest.Kind.HIT, slug)
 
 
 @router.post("/statistics/<slug>/likes", summary="Record a like", responses=_RESPONSES, tags=["ingest"])
-def post_like(slug: str) -> Response[dict[str, bool]]:
+def post_like(slug: str) -> Response[dict[str, Any]]:
     return _accept(ingest.Kind.LIKE, slug)

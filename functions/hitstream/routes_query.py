@@ -12,10 +12,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from . import days
+from . import days, sites
 from .api import BadRequest
 from .config import settings
 from .query import Range, Reader
+from .schema import DIMENSIONS
 from .slugs import SLUG_PATTERN
 
 STATIC = FilePath(__file__).parent / "static"
@@ -27,6 +28,37 @@ Slug = Annotated[str, Path(pattern=SLUG_PATTERN, description="Article slug", max
 From = Annotated[str | None, Query(alias="from", pattern=DATE, description="First UTC day, inclusive")]
 To = Annotated[str | None, Query(alias="to", pattern=DATE, description="Last UTC day, inclusive (default: today)")]
 Top = Annotated[int | None, Query(ge=1, le=100, description="Also return the top N articles by hits")]
+Site = Annotated[
+    str | None, Query(max_length=260, description="The site (a listed hostname); without it, the default site")
+]
+BreakdownParam = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Comma-separated dimensions: " + ", ".join(DIMENSIONS) + " (needs from/to; articles: source)",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=100, description="Rows per breakdown dimension")]
+
+
+def parse_site(requested: str | None) -> str:
+    cfg = settings()
+    site = sites.resolve(requested, cfg.sites)
+    if site is None:
+        raise BadRequest("unknown site: this deployment serves " + ", ".join(cfg.sites))
+    return site
+
+
+def parse_breakdown(raw: str | None, rng: Range | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    wanted = tuple(dict.fromkeys(d.strip() for d in raw.split(",") if d.strip()))
+    unknown = [d for d in wanted if d not in allowed]
+    if not wanted or unknown:
+        raise BadRequest(f"breakdown takes {', '.join(allowed)}; got {raw!r}")
+    if rng is None:
+        raise BadRequest("breakdown needs a range: from (and optionally to)")
+    return wanted
 
 
 def parse_range(first: str | None, last: str | None, now: float | None = None) -> Range | None:
@@ -51,14 +83,41 @@ def _reader() -> Reader:
     return Reader(settings().stats_table)
 
 
-@router.get("/statistics", summary="Site totals, optionally over a range and with top articles", tags=["query"])
-def site_statistics(from_: From = None, to: To = None, top: Top = None) -> dict[str, Any]:
-    return _reader().site(parse_range(from_, to), top)
+@router.get(
+    "/statistics", summary="Site totals, optionally over a range, with top articles and breakdowns", tags=["query"]
+)
+def site_statistics(
+    from_: From = None,
+    to: To = None,
+    top: Top = None,
+    site: Site = None,
+    breakdown: BreakdownParam = None,
+    limit: Limit = 10,
+) -> dict[str, Any]:
+    chosen = parse_site(site)
+    rng = parse_range(from_, to)
+    return _reader().site(chosen, rng, top, parse_breakdown(breakdown, rng, tuple(DIMENSIONS)), limit)
 
 
-@router.get("/statistics/<slug>", summary="One article's totals, optionally over a range", tags=["query"])
-def article_statistics(slug: Slug, from_: From = None, to: To = None) -> dict[str, Any]:
-    return _reader().article(slug, parse_range(from_, to))
+@router.get(
+    "/statistics/<slug>", summary="One article's totals, optionally over a range, with its sources", tags=["query"]
+)
+def article_statistics(
+    slug: Slug,
+    from_: From = None,
+    to: To = None,
+    site: Site = None,
+    breakdown: BreakdownParam = None,
+    limit: Limit = 10,
+) -> dict[str, Any]:
+    chosen = parse_site(site)
+    rng = parse_range(from_, to)
+    return _reader().article(chosen, slug, rng, parse_breakdown(breakdown, rng, ("source",)), limit)
+
+
+@router.get("/sites", summary="Every site of this deployment with its all-time totals", tags=["query"])
+def list_sites() -> dict[str, Any]:
+    return {"sites": _reader().sites(settings().sites)}
 
 
 @cache

@@ -15,16 +15,21 @@ from .config import Settings
 from .observability import logger, metrics
 
 
-def _interpret(record: DynamoDBRecord) -> aggregate.Event:
-    body = record.dynamodb
-    if body is None or not body.sequence_number:
-        raise aggregate.PoisonRecord("stream record without a dynamodb body")
-    return aggregate.interpret(
-        body.new_image or {}, body.old_image or {}, body.sequence_number, body.approximate_creation_date_time or 0
-    )
-
-
 def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | None = None) -> dict[str, Any]:
+    sites = aggregate.site_codes(cfg.sites)
+
+    def _interpret(record: DynamoDBRecord) -> aggregate.Event:
+        body = record.dynamodb
+        if body is None or not body.sequence_number:
+            raise aggregate.PoisonRecord("stream record without a dynamodb body")
+        return aggregate.interpret(
+            body.new_image or {},
+            body.old_image or {},
+            body.sequence_number,
+            body.approximate_creation_date_time or 0,
+            sites,
+        )
+
     records = event.get("Records") or []
     seqs = [s for s in (r.get("dynamodb", {}).get("SequenceNumber") for r in records) if s]
     # The shard id arrives with the tumbling-window fields the stack turns on; without it, one lane per stream.
