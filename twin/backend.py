@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import importlib
 import os
@@ -26,6 +27,7 @@ LOCAL_ENV = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto 5.2.5 + botocore 1.44: streams 404 without it
     "EVENTS_TABLE": "hitstream-events",
     "STATS_TABLE": "hitstream-stats",
+    "SALTS_TABLE": "hitstream-salts",
     "POWERTOOLS_SERVICE_NAME": "hitstream",
     "POWERTOOLS_METRICS_NAMESPACE": "Hitstream",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -57,12 +59,26 @@ def prepare_environment(overrides: dict[str, str] | None = None) -> None:
         sys.path.insert(0, str(FUNCTIONS))
 
 
+def _as_json(value: Any) -> Any:
+    """Binary values as Lambda's JSON event carries them: base64 strings, not bytes."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_as_json(v) for v in value]
+    return value
+
+
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A DynamoDB Streams API record, reshaped as Lambda delivers it."""
+    """A DynamoDB Streams API record, reshaped as Lambda delivers it (JSON: epoch seconds, base64 binaries)."""
     body = dict(record["dynamodb"])
     created = body.get("ApproximateCreationDateTime")
     if isinstance(created, dt.datetime):
         body["ApproximateCreationDateTime"] = int(created.timestamp())
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in body:
+            body[image] = _as_json(body[image])
     return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
 
 
@@ -78,6 +94,7 @@ class Backend:
         redelivery_rate: float = 0.0,
         seed: int | None = None,
         env: dict[str, str] | None = None,
+        policies: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         prepare_environment(env)
         from moto import mock_aws
@@ -88,6 +105,7 @@ class Backend:
         from hitstream import clients, schema, visitors
         from hitstream.config import settings
 
+        from twin import iam
         from twin.esm import EventSourceMapping
         from twin.faults import Faults
 
@@ -98,7 +116,8 @@ class Backend:
         db = boto3.client("dynamodb")
         events = db.create_table(**schema.events_table_definition(self.settings.events_table))
         db.create_table(**schema.stats_table_definition(self.settings.stats_table))
-        for table in (self.settings.events_table, self.settings.stats_table):
+        db.create_table(**schema.salts_table_definition(self.settings.salts_table))
+        for table in (self.settings.events_table, self.settings.stats_table, self.settings.salts_table):
             db.update_time_to_live(
                 TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTR}
             )
@@ -108,6 +127,9 @@ class Backend:
         rng = random.Random(seed)
         self.faults = Faults(rate=fault_rate, rng=random.Random(rng.random()))
         self.faults.install(clients.dynamodb())
+        # Each handler's DynamoDB calls are checked against its function's role (twin/iam.py).
+        self.iam = iam.Enforcer.for_twin(self.settings, policies)
+        self.iam.install(clients.dynamodb())
         self.virtual_shards = [f"shardId-{i:020d}-twin{i:04d}" for i in range(max(1, shards))]
         self.lock = threading.RLock()
         from hitstream.observability import metrics
@@ -129,7 +151,9 @@ class Backend:
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         context = LambdaContext(function_name=f"hitstream-{function}", aws_request_id=str(uuid.uuid4()))
-        with self.lock:
+        from twin.iam import acting_as
+
+        with self.lock, acting_as(function):
             try:
                 return self.handlers[function].lambda_handler(event, context)
             finally:
@@ -174,6 +198,7 @@ class Backend:
         return self.virtual_shards[zlib.crc32(key) % len(self.virtual_shards)]
 
     def settle(self) -> None:
-        """Read the stream and deliver everything pending."""
-        while self.read_stream() or not self.esm.idle():
-            self.esm.drain()
+        """Read the stream and deliver everything pending (one thread at a time: the poller, snapshots)."""
+        with self.lock:
+            while self.read_stream() or not self.esm.idle():
+                self.esm.drain()
