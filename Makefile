@@ -66,6 +66,9 @@ bench: $(DEV_STAMP) ## cost and scale benchmark against the naive design (last l
 recompute: $(DEV_STAMP) ## rebuild counters from the raw events, e.g. ARGS="--day 2026-11-20"
 	$(BIN)/python -m scripts.recompute $(ARGS)
 
+token: $(TWIN_STAMP) ## create or rotate the deployed stack's owner token; ARGS="--share 7": a 7-day share link
+	$(BIN)/python -m scripts.token $(ARGS)
+
 vendor: $(DEV_STAMP) $(CDK) ## refresh the vendored bot list and uPlot from the pinned packages
 	cp $(VENV)/lib/python3*/site-packages/crawleruseragents/crawler-user-agents.json functions/hitstream/
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css functions/hitstream/static/

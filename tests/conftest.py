@@ -20,6 +20,10 @@ from twin.backend import Backend, prepare_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 prepare_environment()
+# Suites read ranges and top lists without a token, so tests run the dashboard public. Access tests opt in:
+# monkeypatch.setenv("DASHBOARD", "private") before Backend(...), or start_twin({"HITSTREAM_DASHBOARD": "private"}).
+os.environ.setdefault("DASHBOARD", "public")
+os.environ.setdefault("HITSTREAM_DASHBOARD", "public")
 
 
 class Twin:

@@ -9,6 +9,7 @@ import sys
 import threading
 import warnings
 
+from twin import owner
 from twin.backend import Backend
 from twin.server import serve
 
@@ -30,11 +31,14 @@ def main() -> None:
     logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLogger().level))
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     fault_rate, redelivery_rate = _rate("HITSTREAM_FAULT_RATE"), _rate("HITSTREAM_REDELIVERY_RATE")
+    mode = owner.dashboard_mode()
     backend = Backend(
         shards=int(os.environ.get("HITSTREAM_SHARDS", "2")),
         fault_rate=fault_rate,
         redelivery_rate=redelivery_rate,
+        env={"DASHBOARD": mode},
     )
+    token = owner.install_token(backend.settings.stats_table)
     server, poller = serve(host, port, backend)
     if os.environ.get("HITSTREAM_DEMO", "") not in ("", "0"):
         from twin.demo import seed_in_background
@@ -54,6 +58,7 @@ def main() -> None:
         f"hitstream twin on http://{host}:{server.server_address[1]}/  dashboard, API, beacon.js{faults}; Ctrl-C stops",
         flush=True,
     )
+    print(owner.dashboard_address(host, server.server_address[1], token, mode), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

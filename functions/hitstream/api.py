@@ -63,11 +63,16 @@ def error(status: int, message: str) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": message})
 
 
-def resolver(validation: bool = True) -> APIGatewayHttpResolver:
+def resolver(validation: bool = True, private_reads: bool = True) -> APIGatewayHttpResolver:
+    """private_reads: every route is private unless auth.py lists it as public (off only for the ingest app)."""
     origins = settings().allowed_origins
     # debug=False, explicitly: Powertools' debug mode (POWERTOOLS_DEV=true) prints every raw event, whose
     # sourceIp and User-Agent must never reach a log.
     app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=validation, debug=False)
+    if private_reads:
+        from .auth import require_owner
+
+        app.use(middlewares=[require_owner])
 
     @app.exception_handler(BadRequest)
     def bad_request(exc: BadRequest) -> Response:

@@ -10,7 +10,8 @@ from hitstream.observability import logger, metrics
 from hitstream.routes_ingest import router
 
 settings()  # a missing table name fails the cold start, not the first request
-app = resolver(validation=False)  # see routes_ingest: the hot path validates its slug without pydantic
+# See routes_ingest: the hot path validates its slug without pydantic. Its two POST routes are public.
+app = resolver(validation=False, private_reads=False)
 app.include_router(router)
 
 
