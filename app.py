@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """CDK entry point: builds the app and the stack, nothing else."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.hitstream_stack import HitstreamStack
 
 app = cdk.App()
-HitstreamStack(app, app.node.try_get_context("stackName") or "Hitstream")
+# The CLI sets these from the configured profile; a concrete region lets region-bound checks run at synth.
+env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+HitstreamStack(app, app.node.try_get_context("stackName") or "Hitstream", env=env)
 cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
 app.synth()

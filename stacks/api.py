@@ -1,4 +1,8 @@
-"""The HTTP API: POSTs to ingest, everything else to query, with throttling and the CORS allow-list."""
+"""The HTTP API: POSTs to ingest, everything else to query, with throttling and the CORS allow-list.
+
+With `-c ingestEndpoint=functionUrl` the ingest function is reached through its own Lambda Function URL instead
+(no API Gateway request fee); the function receives the same payload v2 events either way.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,17 @@ import jsii
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as rest
 from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from stacks import constants as c
 from stacks.pipeline import Pipeline
+
+# Every GET the query function serves; a path not listed here is answered 404 by API Gateway at no Lambda cost.
+QUERY_ROUTES = ("/", "/beacon.js", "/openapi.json", "/static/{name}", "/statistics", "/statistics/{slug}", "/sites")
+INGEST_ROUTES = ("/statistics/{slug}/hits", "/statistics/{slug}/likes")
 
 # Access log fields: no source IP and no User-Agent, by design.
 ACCESS_LOG_FORMAT = (
@@ -44,6 +54,7 @@ class Api(Construct):
         allowed_origins: list[str],
         rate_limit: int,
         burst_limit: int,
+        ingest_endpoint: str = "httpApi",
     ) -> None:
         super().__init__(scope, construct_id)
         self.http_api = apigw.HttpApi(
@@ -54,7 +65,7 @@ class Api(Construct):
             cors_preflight=apigw.CorsPreflightOptions(
                 allow_origins=allowed_origins,
                 allow_methods=[apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
-                allow_headers=["content-type"],
+                allow_headers=["content-type", "authorization"],
                 allow_credentials=False,
                 max_age=Duration.minutes(10),
             )
@@ -65,11 +76,28 @@ class Api(Construct):
         self.stage = self._stage(access_logs, rate_limit, burst_limit)
         ingest = HttpLambdaIntegration("Ingest", pipeline.ingest)
         query = HttpLambdaIntegration("Query", pipeline.query)
-        for kind in ("hits", "likes"):
-            self.http_api.add_routes(
-                path=f"/statistics/{{slug}}/{kind}", methods=[apigw.HttpMethod.POST], integration=ingest
+        self.ingest_url: lambda_.FunctionUrl | None = None
+        if ingest_endpoint == "functionUrl":
+            # No API throttling in front of it: reserved concurrency bounds how much it can run (and cost) instead.
+            cfn = pipeline.ingest.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.reserved_concurrent_executions = c.INGEST_URL_CONCURRENCY
+            self.ingest_url = pipeline.ingest.add_function_url(
+                auth_type=lambda_.FunctionUrlAuthType.NONE,
+                cors=lambda_.FunctionUrlCorsOptions(
+                    allowed_origins=allowed_origins,
+                    allowed_methods=[lambda_.HttpMethod.POST],
+                    allowed_headers=["content-type"],
+                    allow_credentials=False,
+                    max_age=Duration.minutes(10),
+                )
+                if allowed_origins
+                else None,
             )
-        for path in ("/", "/beacon.js", "/openapi.json", "/static/{name}", "/statistics", "/statistics/{slug}"):
+        else:
+            for path in INGEST_ROUTES:
+                self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.POST], integration=ingest)
+        for path in QUERY_ROUTES:
             self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.GET], integration=query)
 
     def _stage(self, access_logs: logs.LogGroup, rate_limit: int, burst_limit: int) -> apigw.HttpStage:

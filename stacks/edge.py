@@ -8,7 +8,7 @@ header; ingest trusts the former only with the latter (see hitstream.routes_inge
 
 from __future__ import annotations
 
-from aws_cdk import Fn, Stack, Token
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from aws_cdk import aws_cloudfront as cf
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_wafv2 as waf
@@ -25,7 +25,21 @@ class Edge(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         if not Token.is_unresolved(stack.region) and stack.region != "us-east-1":
-            raise ValueError("wafRateLimit needs the stack in us-east-1 (CloudFront web ACLs live there)")
+            raise ValueError(
+                f"-c wafRateLimit needs the stack in us-east-1, not {stack.region}: its CLOUDFRONT-scope web ACL can "
+                "only be created there. Deploy to us-east-1 (AWS_REGION / --profile) or drop -c wafRateLimit."
+            )
+        # A region-agnostic template (no region known at synth) still refuses to deploy elsewhere.
+        CfnRule(
+            self,
+            "OnlyInUsEast1",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, "us-east-1"),
+                    assert_description="-c wafRateLimit needs the stack in us-east-1 (CloudFront web ACLs live there)",
+                )
+            ],
+        )
         # The stack id's UUID: unique per deployment, never published, so it can mark requests from CloudFront.
         self.origin_secret = Fn.select(2, Fn.split("/", stack.stack_id))
         self.web_acl = waf.CfnWebACL(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,13 +19,18 @@ def python_function(
     environment: dict[str, str],
     memory_mb: int,
     timeout: Duration,
-    powertools_layer: lambda_.ILayerVersion,
+    runtime_layer: lambda_.ILayerVersion,
 ) -> lambda_.Function:
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
         retention=logs.RetentionDays.ONE_WEEK,
         removal_policy=RemovalPolicy.DESTROY,
+    )
+    # Its own role, allowed to write to its own log group only (not AWSLambdaBasicExecutionRole's logs:* on *).
+    role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
     )
     return lambda_.Function(
         scope,
@@ -35,7 +41,8 @@ def python_function(
         code=lambda_.Code.from_asset(
             c.FUNCTIONS_DIR, exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
         ),
-        layers=[powertools_layer],
+        layers=[runtime_layer],
+        role=role,
         memory_size=memory_mb,
         timeout=timeout,
         log_group=log_group,

@@ -1,4 +1,4 @@
-"""One stack: storage, pipeline, API, monitoring."""
+"""One stack: storage, pipeline, API, monitoring, and the optional edge."""
 
 from __future__ import annotations
 
@@ -7,44 +7,44 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks import constants as c
 from stacks.api import Api
 from stacks.edge import Edge
 from stacks.monitoring import Monitoring
 from stacks.nag import suppress_reviewed_findings
 from stacks.pipeline import Pipeline
+from stacks.settings import from_context
 from stacks.storage import Storage
-
-
-def _origins(value: Any) -> list[str]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(",")
-    origins = [str(o).strip() for o in items if str(o).strip()]
-    if "*" in origins:
-        raise ValueError("allowedOrigins must list origins; '*' is not allowed")
-    return origins
 
 
 class HitstreamStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        origins = _origins(self.node.try_get_context("allowedOrigins"))
+        settings = from_context(self.node)
+        origins = list(settings.allowed_origins)
         storage = Storage(self, "Storage")
-        pipeline = Pipeline(self, "Pipeline", storage=storage, allowed_origins=origins)
+        pipeline = Pipeline(self, "Pipeline", storage=storage, settings=settings)
         api = Api(
             self,
             "Api",
             pipeline=pipeline,
             allowed_origins=origins,
-            rate_limit=int(self.node.try_get_context("throttleRate") or c.DEFAULT_THROTTLE_RATE),
-            burst_limit=int(self.node.try_get_context("throttleBurst") or c.DEFAULT_THROTTLE_BURST),
+            rate_limit=settings.throttle_rate,
+            burst_limit=settings.throttle_burst,
+            ingest_endpoint=settings.ingest_endpoint,
         )
-        Monitoring(self, "Monitoring", pipeline=pipeline, alarm_email=self.node.try_get_context("alarmEmail"))
+        Monitoring(
+            self,
+            "Monitoring",
+            pipeline=pipeline,
+            api=api,
+            freshness_s=settings.freshness_s,
+            alarm_email=settings.alarm_email,
+        )
         CfnOutput(self, "ApiUrl", value=api.url, description="Dashboard; beacon at <url>beacon.js")
-        waf_limit = self.node.try_get_context("wafRateLimit")
-        if waf_limit:
-            edge = Edge(self, "Edge", api=api, rate_limit=int(waf_limit))
+        if api.ingest_url is not None:
+            CfnOutput(self, "IngestUrl", value=api.ingest_url.url, description="Function URL that takes the beacons")
+        if settings.waf_rate_limit:
+            edge = Edge(self, "Edge", api=api, rate_limit=settings.waf_rate_limit)
             pipeline.ingest.add_environment("EDGE_ORIGIN_SECRET", edge.origin_secret)
             CfnOutput(self, "EdgeUrl", value=edge.url, description="Use this URL (WAF rate limit per IP) in pages")
         CfnOutput(self, "StatsTableName", value=storage.stats.table_name)

@@ -1,34 +1,47 @@
-"""The three functions, their least-privilege grants, and the stream event source."""
+"""The three functions, their grants (rendered from hitstream.permissions), and the stream event source."""
 
 from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from hitstream import schema
+from hitstream import permissions, schema
 
+from scripts import bundle
 from stacks import constants as c
 from stacks.functions import python_function
+from stacks.settings import DeploySettings
 from stacks.storage import Storage
 
 
 class Pipeline(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, allowed_origins: list[str]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, settings: DeploySettings) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        layer_version = str(self.node.try_get_context("powertoolsLayerVersion") or c.POWERTOOLS_LAYER_VERSION)
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", c.POWERTOOLS_LAYER.format(region=stack.region, version=layer_version)
+        found = bundle.versions()
+        self.runtime_layer = lambda_.LayerVersion(
+            self,
+            "Runtime",
+            code=lambda_.Code.from_asset(str(bundle.layer_zip())),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description=", ".join(f"{n} {found[n]}" for n in bundle.pins(bundle.REQUIREMENTS))[:256],
         )
         env = {
             "EVENTS_TABLE": storage.events.table_name,
             "STATS_TABLE": storage.stats.table_name,
-            "ALLOWED_ORIGINS": ",".join(allowed_origins),
+            "SALTS_TABLE": storage.salts.table_name,
+            "SITES": ",".join(settings.sites),
+            "DASHBOARD": settings.dashboard,
+            "ALLOWED_ORIGINS": ",".join(settings.allowed_origins),
+            "FRESHNESS_SECONDS": str(settings.freshness_s),
             "EVENT_TTL_DAYS": str(c.EVENT_TTL_DAYS),
         }
 
@@ -39,7 +52,7 @@ class Pipeline(Construct):
                 handler=f"{name}.handler.lambda_handler",
                 memory_mb=memory_mb,
                 timeout=timeout,
-                powertools_layer=layer,
+                runtime_layer=self.runtime_layer,
                 environment=env,
             )
 
@@ -48,28 +61,11 @@ class Pipeline(Construct):
         self.aggregate = function("aggregate", c.AGGREGATE_MEMORY_MB, c.AGGREGATE_TIMEOUT)
         self.aggregate.add_environment("AGGREGATE_WRITE_CONCURRENCY", str(c.AGGREGATE_WRITE_CONCURRENCY))
 
-        # ingest: one UpdateItem per hit on events; the day's salt (and nothing else) in stats
-        storage.events.grant(self.ingest, "dynamodb:UpdateItem")
-        self.ingest.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:GetItem"],
-                resources=[storage.stats.table_arn],
-                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [schema.SALT]}},
-            )
-        )
-        # aggregate: read its stream (granted by the event source), update and read counters
-        self.aggregate.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[storage.stats.table_arn]
-            )
-        )
-        # query: read counters and the rank index, nothing else
-        self.query.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:Query"],
-                resources=[storage.stats.table_arn, f"{storage.stats.table_arn}/index/{schema.RANK_INDEX}"],
-            )
-        )
+        # Least privilege, declared once in hitstream.permissions; the local twin enforces the same statements.
+        tables: dict[str, ddb.Table] = {"events": storage.events, "stats": storage.stats, "salts": storage.salts}
+        for name, fn in (("ingest", self.ingest), ("query", self.query), ("aggregate", self.aggregate)):
+            for statement in permissions.statements(name, lambda table: tables[table].table_arn):
+                fn.add_to_role_policy(iam.PolicyStatement.from_json(statement))
 
         self.dlq = sqs.Queue(
             self,
@@ -78,19 +74,34 @@ class Pipeline(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
+        batching_s, tumbling_s = schema.stream_windows(settings.freshness_s)
         self.aggregate.add_event_source(
             sources.DynamoEventSource(
                 storage.events,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=schema.STREAM_BATCH_SIZE,
-                max_batching_window=Duration.seconds(schema.stream_windows(schema.DEFAULT_FRESHNESS_S)[0]),
+                max_batching_window=Duration.seconds(batching_s),
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 retry_attempts=schema.STREAM_RETRY_ATTEMPTS,
                 max_record_age=Duration.seconds(schema.STREAM_MAX_RECORD_AGE_S),
-                tumbling_window=Duration.seconds(schema.stream_windows(schema.DEFAULT_FRESHNESS_S)[1]),
+                tumbling_window=Duration.seconds(tumbling_s),
                 parallelization_factor=1,
                 on_failure=sources.SqsDlq(self.dlq),
                 filters=[{"pattern": json.dumps(schema.STREAM_FILTER_PATTERN)}],
             )
         )
+        # Hook for a daily all-time rollup: wired only once hitstream.schema declares its schedule.
+        schedule = getattr(schema, "ROLLUP_SCHEDULE", None)
+        if schedule:
+            events.Rule(
+                self,
+                "Rollup",
+                description="hitstream: daily rollup",
+                schedule=events.Schedule.expression(schedule),
+                targets=[
+                    targets.LambdaFunction(
+                        self.aggregate, event=events.RuleTargetInput.from_object({"rollup": True}), retry_attempts=2
+                    )
+                ],
+            )

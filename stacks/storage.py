@@ -1,4 +1,5 @@
-"""The events table (raw, expiring, streamed) and the stats table (durable counters), from hitstream.schema."""
+"""The events table (raw, expiring, streamed), the stats table (durable counters) and the salts table (never
+backed up), from hitstream.schema."""
 
 from __future__ import annotations
 
@@ -55,3 +56,17 @@ class Storage(Construct):
                 projection_type=ddb.ProjectionType[index["Projection"]["ProjectionType"]],
                 non_key_attributes=index["Projection"].get("NonKeyAttributes"),
             )
+        salts = schema.salts_table_definition("salts")
+        # The day salts: no point-in-time recovery and no export, so no backup can ever recompute a visitor id.
+        self.salts = ddb.Table(
+            self,
+            "Salts",
+            **_keys(salts, salts["KeySchema"]),
+            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=schema.TTL_ATTR,
+            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=False
+            ),
+            encryption=ddb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
