@@ -2,7 +2,8 @@
 
 The query function's resolver runs `require_owner` as a middleware on every route, so a route is private
 unless it is listed here as public: a read added later is private until someone decides otherwise.
-Only a SHA-256 of the owner token is stored (stats table, pk AUTH / sk OWNER); docs/decisions.md §10.
+Only a SHA-256 of the owner token is stored (stats table, pk AUTH / sk OWNER); see docs/decisions.md,
+"Private by default".
 """
 
 from __future__ import annotations
