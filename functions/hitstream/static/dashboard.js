@@ -76,7 +76,9 @@
     return [addDays(r[0], -n), addDays(r[0], -1)];
   }
   function periodName(r) {
-    return state.preset === "custom" ? spanDays(r[0], r[1]) + " days" : PRESETS[state.preset].replace("last ", "");
+    if (state.preset !== "custom") return PRESETS[state.preset].replace("last ", "");
+    var n = spanDays(r[0], r[1]);
+    return n === 1 ? "day" : n + " days";
   }
 
   // ---- address: the token is taken once; site, range and article live in the hash so a view can be bookmarked ----
