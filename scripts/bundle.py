@@ -83,6 +83,9 @@ def _build(target: Path) -> None:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, path.read_bytes())
         os.replace(partial, target)
+    for stale in CACHE.glob("layer-*.zip"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
 
 
 def versions(archive: Path | None = None) -> dict[str, str]:

@@ -12,16 +12,33 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
 from hitstream import schema
 
+from scripts import bundle
 from stacks.hitstream_stack import HitstreamStack
 
 pytestmark = pytest.mark.xdist_group("cdk")
 ORIGIN = "https://blog.example"
+SITES = "blog.example.com,docs.example.com"
+SITE_ORIGINS = [
+    "https://blog.example.com",
+    "https://www.blog.example.com",
+    "https://docs.example.com",
+    "https://www.docs.example.com",
+]
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+
+
+def synth(construct_id: str = "Hitstream", region: str = "us-east-1", **context: Any) -> HitstreamStack:
+    app = cdk.App(context={"sites": SITES, **context})
+    s = HitstreamStack(app, construct_id, env=cdk.Environment(account="123456789012", region=region))
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())
+    app.synth()
+    return s
 
 
 @pytest.fixture(scope="module")
 def stack() -> HitstreamStack:
-    app = cdk.App(context={"allowedOrigins": ORIGIN, "throttleRate": 50, "throttleBurst": 100})
-    s = HitstreamStack(app, "Hitstream", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    app = cdk.App(context={"sites": SITES, "allowedOrigins": ORIGIN, "throttleRate": 50, "throttleBurst": 100})
+    s = HitstreamStack(app, "Hitstream", env=ENV)
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     app.synth()
     return s
@@ -104,8 +121,9 @@ def test_stream_source_filters_ttl_deletes_bisects_and_bounds_retries(template: 
     assert props["MaximumRetryAttempts"] == schema.STREAM_RETRY_ATTEMPTS == 10
     assert props["MaximumRecordAgeInSeconds"] == 21600
     assert props["BatchSize"] == 5000
-    assert props["MaximumBatchingWindowInSeconds"] == 5
-    assert props["TumblingWindowInSeconds"] == 60  # delivers shardId, which the fences key on
+    assert schema.stream_windows(schema.DEFAULT_FRESHNESS_S) == (10, 50)
+    assert props["MaximumBatchingWindowInSeconds"] == 10
+    assert props["TumblingWindowInSeconds"] == 50  # delivers shardId, which the fences key on
     assert props["ParallelizationFactor"] == 1
     assert props["StartingPosition"] == "TRIM_HORIZON"
     dlq = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
@@ -115,7 +133,7 @@ def test_stream_source_filters_ttl_deletes_bisects_and_bounds_retries(template: 
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
 
 
-def test_three_arm64_python_functions_with_powertools_and_one_week_logs(template: Template) -> None:
+def test_three_arm64_python_functions_with_the_bundled_layer_and_one_week_logs(template: Template) -> None:
     functions = template.find_resources("AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == [
@@ -123,51 +141,121 @@ def test_three_arm64_python_functions_with_powertools_and_one_week_logs(template
         "ingest.handler.lambda_handler",
         "query.handler.lambda_handler",
     ]
+    (layer_id, layer), *_ = template.find_resources("AWS::Lambda::LayerVersion").items()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    found = bundle.versions()
+    assert layer["Properties"]["Description"].startswith("aws-lambda-powertools 3.37.0, pydantic 2.14.3, boto3 1.44.5")
+    assert layer["Properties"]["Description"] == ", ".join(f"{n} {found[n]}" for n in bundle.pins(bundle.REQUIREMENTS))
     for fn in functions.values():
         p = fn["Properties"]
         assert p["Runtime"] == "python3.12"
         assert p["Architectures"] == ["arm64"]
         assert "TracingConfig" not in p  # no X-Ray: see docs/decisions.md (cold start and cost)
-        assert "AWSLambdaPowertoolsPythonV3-python312-arm64" in json.dumps(p["Layers"])
-        assert p["Environment"]["Variables"]["ALLOWED_ORIGINS"] == ORIGIN
+        assert p["Layers"] == [{"Ref": layer_id}]
+        env = p["Environment"]["Variables"]
+        assert env["ALLOWED_ORIGINS"] == ",".join([*SITE_ORIGINS, ORIGIN])
+        assert env["SITES"] == SITES
+        assert env["DASHBOARD"] == "private"
+        assert env["FRESHNESS_SECONDS"] == str(schema.DEFAULT_FRESHNESS_S)
+        assert set(env) >= {"EVENTS_TABLE", "STATS_TABLE", "SALTS_TABLE"}
+    aggregate = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("aggregate"))
+    assert aggregate["Properties"]["Environment"]["Variables"]["AGGREGATE_WRITE_CONCURRENCY"] == "16"
     groups = template.find_resources("AWS::Logs::LogGroup")
     assert len(groups) == 4  # three functions + API access logs
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {7}
 
 
-def test_ingest_can_only_upsert_events_and_touch_salts(template: Template) -> None:
-    statements = _policy_statements(template, "PipelineIngestServiceRoleDefaultPolicy")
-    assert _actions(statements) == {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"}
-    salt = [s for s in statements if "Condition" in s]
-    assert len(salt) == 1
-    assert salt[0]["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SALT"]}}
-    assert sorted(salt[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]
+def test_salts_table_is_never_backed_up(template: Template) -> None:
+    salts = [
+        t["Properties"]
+        for t in template.find_resources("AWS::DynamoDB::Table").values()
+        if t["Properties"]["KeySchema"]
+        == [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ]
+        and "GlobalSecondaryIndexes" not in t["Properties"]
+    ]
+    assert len(salts) == 1
+    assert salts[0]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}
+    assert salts[0]["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert "StreamSpecification" not in salts[0]
+
+
+def _table(template: Template, table: str) -> dict[str, Any]:
+    env = next(iter(template.find_resources("AWS::Lambda::Function").values()))["Properties"]["Environment"]
+    return {"Fn::GetAtt": [env["Variables"][f"{table.upper()}_TABLE"]["Ref"], "Arn"]}
+
+
+def _grants(template: Template, function: str) -> list[tuple[list[str], Any, Any]]:
+    statements = _policy_statements(template, f"Pipeline{function.title()}RoleDefaultPolicy")
+    return [
+        (sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"]), s["Resource"], s.get("Condition"))
+        for s in statements
+    ]
+
+
+def _logs(template: Template, function: str) -> tuple[list[str], Any, None]:
+    group = next(k for k in template.find_resources("AWS::Logs::LogGroup") if k.startswith(f"Pipeline{function}Logs"))
+    return (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [group, "Arn"]}, None)
+
+
+def test_ingest_upserts_events_keeps_salts_and_reads_counts(template: Template) -> None:
+    assert _grants(template, "ingest") == [
+        _logs(template, "Ingest"),
+        (["dynamodb:UpdateItem"], _table(template, "events"), None),
+        (["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"], _table(template, "salts"), None),
+        (["dynamodb:GetItem"], _table(template, "stats"), None),
+    ]
 
 
 def test_aggregate_reads_its_stream_and_updates_stats_only(template: Template) -> None:
-    statements = _policy_statements(template, "PipelineAggregateServiceRoleDefaultPolicy")
-    assert _actions(statements) == {
-        "dynamodb:UpdateItem",
-        "dynamodb:GetItem",
-        "dynamodb:ListStreams",
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-        "sqs:SendMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
-    }
+    events = _table(template, "events")["Fn::GetAtt"][0]
+    dlq = next(iter(template.find_resources("AWS::SQS::Queue")))
+    assert _grants(template, "aggregate") == [
+        _logs(template, "Aggregate"),
+        (["dynamodb:UpdateItem"], _table(template, "stats"), None),
+        (["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], {"Fn::GetAtt": [dlq, "Arn"]}, None),
+        (["dynamodb:ListStreams"], "*", None),
+        (
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            {"Fn::GetAtt": [events, "StreamArn"]},
+            None,
+        ),
+    ]
 
 
-def test_query_can_only_read_stats(template: Template) -> None:
-    statements = _policy_statements(template, "PipelineQueryServiceRoleDefaultPolicy")
-    assert _actions(statements) == {"dynamodb:GetItem", "dynamodb:Query"}
+def test_query_reads_stats_by_key_batch_and_rank_index(template: Template) -> None:
+    stats = _table(template, "stats")
+    assert _grants(template, "query") == [
+        _logs(template, "Query"),
+        (["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"], stats, None),
+        (["dynamodb:Query"], {"Fn::Join": ["", [stats, "/index/rank"]]}, None),
+    ]
+
+
+def test_roles_carry_no_managed_policy(template: Template) -> None:
+    roles = template.find_resources("AWS::IAM::Role")
+    assert len(roles) == 3
+    assert [r["Properties"].get("ManagedPolicyArns") for r in roles.values()] == [None, None, None]
 
 
 def test_no_role_can_scan_or_use_wildcard_actions(template: Template) -> None:
     text = json.dumps(template.find_resources("AWS::IAM::Policy"))
     assert "dynamodb:Scan" not in text
     assert "dynamodb:*" not in text
+
+
+ROUTES = [
+    "GET /",
+    "GET /beacon.js",
+    "GET /openapi.json",
+    "GET /sites",
+    "GET /static/{name}",
+    "GET /statistics",
+    "GET /statistics/{slug}",
+]
 
 
 def test_http_api_throttles_and_allows_only_listed_origins(template: Template) -> None:
@@ -177,37 +265,140 @@ def test_http_api_throttles_and_allows_only_listed_origins(template: Template) -
     )
     _, api = _one(template, "AWS::ApiGatewayV2::Api")
     cors = api["Properties"]["CorsConfiguration"]
-    assert cors["AllowOrigins"] == [ORIGIN]
+    assert cors["AllowOrigins"] == [*SITE_ORIGINS, ORIGIN]
     assert cors["AllowCredentials"] is False
     routes = sorted(r["Properties"]["RouteKey"] for r in template.find_resources("AWS::ApiGatewayV2::Route").values())
-    assert routes == sorted(
-        [
-            "POST /statistics/{slug}/hits",
-            "POST /statistics/{slug}/likes",
-            "GET /",
-            "GET /beacon.js",
-            "GET /openapi.json",
-            "GET /static/{name}",
-            "GET /statistics",
-            "GET /statistics/{slug}",
-        ]
-    )
+    assert routes == sorted([*ROUTES, "POST /statistics/{slug}/hits", "POST /statistics/{slug}/likes"])
     stage = next(iter(template.find_resources("AWS::ApiGatewayV2::Stage").values()))
     log_format = stage["Properties"]["AccessLogSettings"]["Format"]
     assert "sourceIp" not in log_format and "userAgent" not in log_format
+    assert template.find_resources("AWS::Lambda::Url") == {}
 
 
-def test_alarms_on_iterator_age_errors_and_dlq_depth(template: Template) -> None:
-    alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    by_metric = sorted((a["Properties"]["MetricName"], a["Properties"]["Threshold"]) for a in alarms.values())
-    assert by_metric == [
-        ("ApproximateNumberOfMessagesVisible", 1),
-        ("Errors", 1),
-        ("Errors", 1),
-        ("Errors", 1),
-        ("IteratorAge", 300000),
+def test_every_get_route_of_the_query_function_is_routed() -> None:
+    from hitstream.openapi import document
+
+    paths = {p for p, ops in document()["paths"].items() if "get" in ops}
+    assert {f"GET {p}" for p in paths} <= set(ROUTES)
+
+
+def _alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        k.split("Monitoring", 1)[1][:-8]: a["Properties"]
+        for k, a in template.find_resources("AWS::CloudWatch::Alarm").items()
+    }
+
+
+def _expression(alarm: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    queries = alarm["Metrics"]
+    expression = next(q["Expression"] for q in queries if q.get("ReturnData", True) and "Expression" in q)
+    metrics = sorted(
+        (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
+        for q in queries
+        if "MetricStat" in q
+    )
+    return expression, metrics
+
+
+def test_alarms_see_5xx_function_errors_aggregator_failures_lag_and_the_dlq(template: Template) -> None:
+    alarms = _alarms(template)
+    assert sorted(alarms) == ["AggregateFailures", "Api5xx", "DlqDepth", "FunctionErrors", "IteratorAge"]
+    assert (alarms["Api5xx"]["Namespace"], alarms["Api5xx"]["MetricName"], alarms["Api5xx"]["Threshold"]) == (
+        "AWS/ApiGateway",
+        "5xx",
+        1,
+    )
+    assert _expression(alarms["FunctionErrors"]) == (
+        "FILL(ingest, 0) + FILL(query, 0) + FILL(aggregate, 0)",
+        [("AWS/Lambda", "Errors")] * 3,
+    )
+    assert _expression(alarms["AggregateFailures"]) == (
+        "FILL(retries, 0) + FILL(poison, 0)",
+        [("Hitstream", "BatchRetries"), ("Hitstream", "PoisonRecords")],
+    )
+    emf = [q["MetricStat"]["Metric"]["Dimensions"] for q in alarms["AggregateFailures"]["Metrics"] if "MetricStat" in q]
+    assert emf == [[{"Name": "service", "Value": "hitstream"}]] * 2  # the dimension Powertools Metrics adds
+    assert (alarms["IteratorAge"]["MetricName"], alarms["IteratorAge"]["Threshold"]) == ("IteratorAge", 120_000)
+    assert alarms["IteratorAge"]["ComparisonOperator"] == "GreaterThanThreshold"
+    assert (alarms["DlqDepth"]["MetricName"], alarms["DlqDepth"]["Threshold"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        1,
+    )
+    for name in ("Api5xx", "FunctionErrors", "AggregateFailures", "DlqDepth"):
+        assert alarms[name]["Threshold"] == 1
+        assert alarms[name]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert all(a["AlarmActions"] and a["TreatMissingData"] == "notBreaching" for a in alarms.values())
+    metrics = sum(len([q for q in a.get("Metrics", []) if "MetricStat" in q]) or 1 for a in alarms.values())
+    assert metrics == 8  # $0.80 a month (README "Alarms")
+
+
+def test_freshness_sets_the_stream_windows_env_and_lag_alarm() -> None:
+    template = Template.from_stack(synth("Fresh", freshnessSeconds=300))
+    _, esm = _one(template, "AWS::Lambda::EventSourceMapping")
+    assert (
+        (esm["Properties"]["MaximumBatchingWindowInSeconds"], esm["Properties"]["TumblingWindowInSeconds"])
+        == (schema.stream_windows(300))
+        == (50, 250)
+    )
+    fn = next(iter(template.find_resources("AWS::Lambda::Function").values()))
+    assert fn["Properties"]["Environment"]["Variables"]["FRESHNESS_SECONDS"] == "300"
+    assert _alarms(template)["IteratorAge"]["Threshold"] == 360_000
+
+
+@pytest.mark.parametrize("value", ["4", "901", "soon"])
+def test_freshness_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="freshnessSeconds"):
+        synth("BadFresh", freshnessSeconds=value)
+
+
+def test_sites_are_required() -> None:
+    app = cdk.App()
+    with pytest.raises(ValueError, match="CDK context 'sites' is required"):
+        HitstreamStack(app, "NoSites", env=ENV)
+
+
+def test_a_site_that_is_not_a_hostname_is_refused() -> None:
+    with pytest.raises(ValueError, match="-c sites"):
+        synth("BadSites", sites="https://blog.example.com/")
+
+
+def test_public_dashboard_reaches_the_functions() -> None:
+    template = Template.from_stack(synth("Public", dashboard="public"))
+    envs = [
+        f["Properties"]["Environment"]["Variables"] for f in template.find_resources("AWS::Lambda::Function").values()
     ]
-    assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
+    assert [e["DASHBOARD"] for e in envs] == ["public"] * 3
+    with pytest.raises(ValueError, match="dashboard"):
+        synth("BadDashboard", dashboard="open")
+
+
+def test_function_url_ingest_replaces_the_post_routes() -> None:
+    stack = synth("Url", ingestEndpoint="functionUrl")
+    template = Template.from_stack(stack)
+    _, url = _one(template, "AWS::Lambda::Url")
+    assert url["Properties"]["AuthType"] == "NONE"
+    assert url["Properties"]["Cors"] == {
+        "AllowCredentials": False,
+        "AllowHeaders": ["content-type"],
+        "AllowMethods": ["POST"],
+        "AllowOrigins": SITE_ORIGINS,
+        "MaxAge": 600,
+    }
+    ingest_id = url["Properties"]["TargetFunctionArn"]["Fn::GetAtt"][0]
+    ingest = template.to_json()["Resources"][ingest_id]
+    assert ingest["Properties"]["Handler"] == "ingest.handler.lambda_handler"
+    assert ingest["Properties"]["ReservedConcurrentExecutions"] == 50
+    routes = sorted(r["Properties"]["RouteKey"] for r in template.find_resources("AWS::ApiGatewayV2::Route").values())
+    assert routes == ROUTES
+    assert "IngestUrl" in template.to_json()["Outputs"]
+    api5xx = _alarms(template)["Api5xx"]
+    assert _expression(api5xx) == (
+        "FILL(api, 0) + FILL(url, 0)",
+        [("AWS/ApiGateway", "5xx"), ("AWS/Lambda", "Url5xxCount")],
+    )
+    assert Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+    matches = lint(json.dumps(template.to_json()), config=ManualArgs(regions=["us-east-1"]))
+    assert [m.rule.id for m in matches if m.rule.id.startswith("E")] == []
 
 
 def test_cdk_nag_has_no_unsuppressed_findings(stack: HitstreamStack) -> None:
@@ -224,14 +415,14 @@ def test_cfn_lint_reports_no_errors(template: Template) -> None:
 
 
 def test_star_is_refused_as_an_allowed_origin() -> None:
-    app = cdk.App(context={"allowedOrigins": "*"})
+    app = cdk.App(context={"sites": SITES, "allowedOrigins": "*"})
     with pytest.raises(ValueError, match="not allowed"):
         HitstreamStack(app, "Bad")
 
 
 @pytest.fixture(scope="module")
 def edge_template() -> Template:
-    app = cdk.App(context={"allowedOrigins": ORIGIN, "wafRateLimit": 600})
+    app = cdk.App(context={"sites": SITES, "allowedOrigins": ORIGIN, "wafRateLimit": 600})
     s = HitstreamStack(app, "HitstreamEdge", env=cdk.Environment(account="123456789012", region="us-east-1"))
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     app.synth()
@@ -275,6 +466,28 @@ def test_waf_flag_puts_a_per_ip_rate_rule_in_front_of_the_api(edge_template: Tem
 
 
 def test_waf_flag_outside_us_east_1_is_refused() -> None:
-    app = cdk.App(context={"wafRateLimit": 600})
-    with pytest.raises(ValueError, match="us-east-1"):
+    app = cdk.App(context={"sites": SITES, "wafRateLimit": 600})
+    with pytest.raises(ValueError, match="needs the stack in us-east-1, not eu-west-1"):
         HitstreamStack(app, "Elsewhere", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+
+
+def test_waf_flag_in_a_region_agnostic_template_has_a_deploy_time_region_rule() -> None:
+    app = cdk.App(context={"sites": SITES, "wafRateLimit": 600})
+    template = Template.from_stack(HitstreamStack(app, "Agnostic")).to_json()
+    (rule,) = [r for name, r in template["Rules"].items() if name.startswith("EdgeOnlyInUsEast1")]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+
+
+def test_app_gives_the_stack_the_cli_region_so_the_guard_runs(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CDK_DEFAULT_ACCOUNT": "123456789012", "CDK_DEFAULT_REGION": "eu-west-1"}
+    env["CDK_CONTEXT_JSON"] = json.dumps({"sites": "blog.example.com", "wafRateLimit": 600})
+    env["CDK_OUTDIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "-c wafRateLimit needs the stack in us-east-1, not eu-west-1" in done.stderr
