@@ -24,6 +24,7 @@ prepare_environment()
 # monkeypatch.setenv("DASHBOARD", "private") before Backend(...), or start_twin({"HITSTREAM_DASHBOARD": "private"}).
 os.environ.setdefault("DASHBOARD", "public")
 os.environ.setdefault("HITSTREAM_DASHBOARD", "public")
+os.environ.setdefault("HITSTREAM_DATA", "memory")  # twins started by tests keep nothing unless a test says so
 
 
 class Twin:

@@ -11,6 +11,7 @@ import warnings
 
 from twin import owner
 from twin.backend import Backend
+from twin.persist import open_store
 from twin.server import serve
 
 
@@ -38,12 +39,13 @@ def main() -> None:
         redelivery_rate=redelivery_rate,
         env={"DASHBOARD": mode},
     )
+    store = open_store(backend)  # before anything writes: restores .hitstream/ (or HITSTREAM_DATA)
     token = owner.install_token(backend.settings.stats_table)
     server, poller = serve(host, port, backend)
     if os.environ.get("HITSTREAM_DEMO", "") not in ("", "0"):
         from twin.demo import seed_in_background
 
-        seed_in_background(backend)
+        seed_in_background(backend, restored=store.restored if store else 0)
     stop = threading.Event()
 
     def shutdown(*_: object) -> None:
@@ -63,6 +65,8 @@ def main() -> None:
         server.serve_forever(poll_interval=0.2)
     finally:
         poller.stop()
+        if store:
+            store.close()  # the last snapshot, after the poller has stopped
         server.server_close()
         if backend.esm.dlq:
             print(f"{len(backend.esm.dlq)} batches went to the local DLQ", flush=True)
