@@ -54,11 +54,20 @@ lint: $(DEV_STAMP) ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-synth: $(DEV_STAMP) $(CDK) ## cdk synth, offline and without docker, with cdk-nag
-	$(CDK) synth --quiet
+# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, ORIGINS (README Deploy).
+# The CLI and jsii run on the Node 22 pinned in package.json (the pinned CLI calls Node 20 end-of-life).
+CDK_CONTEXT = $(if $(SITES),-c sites=$(SITES)) $(if $(DASHBOARD),-c dashboard=$(DASHBOARD)) \
+	$(if $(FRESHNESS),-c freshnessSeconds=$(FRESHNESS)) $(if $(INGEST_ENDPOINT),-c ingestEndpoint=$(INGEST_ENDPOINT)) \
+	$(if $(ORIGINS),-c allowedOrigins=$(ORIGINS))
+CDK_RUN = PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(CDK)
 
-deploy: $(DEV_STAMP) $(CDK) ## cdk deploy to the configured AWS account
-	$(CDK) deploy
+synth: $(DEV_STAMP) $(CDK) ## cdk synth SITES=a.example,b.example: offline, no docker, cdk-nag; prints the bundled versions
+	$(BIN)/python -m scripts.bundle
+	$(CDK_RUN) synth --quiet $(CDK_CONTEXT)
+
+deploy: $(DEV_STAMP) $(CDK) ## cdk deploy SITES=a.example,b.example to the configured AWS account
+	$(BIN)/python -m scripts.bundle
+	$(CDK_RUN) deploy $(CDK_CONTEXT)
 
 bench: $(DEV_STAMP) ## cost and scale benchmark against the naive design (last line: JSON)
 	$(BIN)/python -m bench
