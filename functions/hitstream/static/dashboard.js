@@ -19,6 +19,7 @@
     ["source", "Sources"], ["campaign", "Campaigns"], ["country", "Countries"],
     ["device", "Devices"], ["browser", "Browsers"], ["os", "Operating systems"],
   ];
+  var COLUMN = { source: "Source", campaign: "Campaign", country: "Country", device: "Device", browser: "Browser", os: "System" };
   var BREAKDOWN_LIMIT = 10;
 
   // The API base is the directory above /static/ where this file lives.
@@ -343,7 +344,7 @@
     var id = idPrefix + dim;
     var table = el("table", { "aria-labelledby": id + "-title", class: "breakdown" });
     var head = el("thead"), hr = el("tr");
-    hr.appendChild(el("th", { scope: "col" }, title.replace(/s$/, "").replace("Countrie", "Country").replace("Operating system", "System")));
+    hr.appendChild(el("th", { scope: "col" }, COLUMN[dim]));
     hr.appendChild(el("th", { scope: "col", class: "num" }, "Visitors"));
     hr.appendChild(el("th", { scope: "col", class: "num" }, "Hits"));
     head.appendChild(hr); table.appendChild(head);
