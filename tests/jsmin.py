@@ -79,3 +79,16 @@ def minify(src: str) -> str:
         out.append(token)
         last, gap, i = token, False, j
     return "".join(out)
+
+
+def main(argv: list[str]) -> None:
+    """`python -m tests.jsmin SOURCE TARGET` (what `make beacon` runs): write SOURCE minified to TARGET."""
+    source, target = argv
+    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as out:
+        out.write(minify(src.read()))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

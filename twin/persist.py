@@ -180,7 +180,7 @@ class Store:
             mark = self._mark()
             if mark == self._saved_mark:
                 return False
-            tables = {name: self._dump(name) for name in self._table_names()}  # copies: moto may change on
+            tables = {name: self._dump(name) for name in self._table_names()}  # copies, safe to encode unlocked
             saved_at = round(time.time(), 3)
         body = json.dumps({"format": FORMAT, "saved_at": saved_at, "tables": tables}, separators=(",", ":"))
         tmp = self.path.with_name(self.path.name + ".tmp")

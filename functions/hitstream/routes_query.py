@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from . import days, sites
+from . import assets, days, sites
 from .api import BadRequest
 from .config import settings
 from .query import Range, Reader
@@ -145,7 +145,7 @@ def dashboard() -> Response[str]:
 
 @router.get("/beacon.js", summary="The tracking script (JavaScript)", tags=["pages"])
 def beacon() -> Response[str]:
-    return _static("beacon.js", "text/javascript; charset=utf-8")
+    return assets.compressible(_static(assets.BEACON, "text/javascript; charset=utf-8"))
 
 
 @router.get("/static/<name>", include_in_schema=False)

@@ -1,93 +1,105 @@
-/* hitstream beacon. Embed: <script src="https://API/beacon.js" data-slug="my-article" defer></script>
-   Sends one hit; fills [data-hitstream="hits|visitors|likes"]; makes [data-hitstream-like] a like button.
-   No cookies. (".catch(Object)" swallows an error: Object is a no-op function that exists everywhere.) Owner opt-out: localStorage["hitstream:ignore"] = "1". Never throws into the host page.
-   Kept under 2 KB minified (tests/unit/test_static_assets.py measures it). */
-(function (w, d) {
+/* hitstream beacon: the readable source. What GET /beacon.js serves is beacon.min.js, made from this file by
+   `make beacon` (tests/jsmin.py; tests/unit/test_static_assets.py checks it is up to date and ≤ 2 KB as served).
+   The minifier does not rename anything, so the names here are short and the comments say what they are.
+
+   Embed: <script src="https://API/beacon.js" data-slug="my-article" data-site="blog.example.com" defer></script>
+   * One request per view: one hit, to the origin the script came from, with ?site= (data-site, else the page's
+     hostname). Body: referrer and the page's utm_source / utm_medium / utm_campaign. No cookies.
+   * Without counters on the page the hit goes by navigator.sendBeacon (text/plain, no CORS preflight), falling
+     back to fetch(..., {keepalive: true}). With counters ([data-hitstream="hits|visitors|likes"]) it goes by fetch
+     with "counts": true, and the 202 answer carries the article's all-time numbers, which fill the counters; if it
+     carries none, one GET /statistics/{slug} does. Those numbers predate this view's hit, so hits shows one more.
+   * [data-hitstream-like] becomes a like button (aria-pressed; a like a day per article, remembered locally).
+   * Owner opt-out: localStorage["hitstream:ignore"] = "1" sends nothing (the counters still show).
+   * Never throws into the host page. (".catch(Object)": Object is a no-op function that exists everywhere.)
+   * Modern JavaScript (arrow functions, let): every browser that has fetch keepalive has these. */
+((w, d, l) => {
   try {
     if (w.__hitstream) return; // embedded twice: still one hit
     w.__hitstream = 1;
-    var s = d.currentScript, // set for classic scripts, including defer/async and injected ones
-      store = function (k, v) {
+    let s = d.currentScript, // set for classic scripts, including defer/async and injected ones
+      A = k => s.getAttribute("data-" + k),
+      // localStorage may be missing or throw (privacy modes): then nothing is remembered
+      S = (k, v) => {
         try {
           return v ? localStorage.setItem(k, v) : localStorage.getItem(k);
-        } catch (e) {}
+        } catch {}
       },
       // Fit the slug rule ^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$; a valid data-slug passes unchanged.
-      fit = function (v) {
-        return (v || "").replace(/[^\w.~-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 200);
-      },
-      slug = fit(s.getAttribute("data-slug")) || fit(location.pathname.replace(/^\/+|\/+$/g, "")) || "index",
+      F = v => (v || "").replace(/[^\w.~-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 200),
+      slug = F(A("slug")) || F(l.pathname.replace(/^\/+|\/+$/g, "")) || "index",
+      site = A("site") || l.hostname,
+      q = site ? "?site=" + encodeURIComponent(site) : "", // a file: page has no hostname: the default site
       api = new URL(s.src, d.baseURI).origin + "/statistics/" + slug,
-      skip = store("hitstream:ignore") == "1",
-      liked = "hitstream:liked:" + slug + ":" + new Date().toISOString().slice(0, 10),
-      all = function (sel, f) {
-        [].forEach.call(d.querySelectorAll(sel), f);
-      },
-      send = function (kind) {
-        if (skip) return;
+      X = S("hitstream:ignore") == "1", // the owner opted out
+      K = "hitstream:liked:" + slug + ":" + new Date().toISOString().slice(0, 10), // liked today, remembered
+      u = new URLSearchParams(l.search),
+      R = "aria-pressed",
+      b = { referrer: d.referrer.slice(0, 500) }, // the API keeps only the referrer's hostname
+      E = (sel, f) => d.querySelectorAll(sel).forEach(f),
+      // Fill the counters from {hits, visitors, likes}
+      N = n =>
+        E("[data-hitstream]", e => {
+          let v = n[e.getAttribute("data-hitstream")];
+          if (v >= 0) e.textContent = v.toLocaleString();
+        }),
+      J = r => r.json(),
+      G = () => fetch(api + q).then(J).then(N).catch(Object),
+      // POST a hit or like (k); with a callback t, by fetch, whose JSON answer goes to t (a failure falls back to G)
+      P = (k, x, t) => {
         try {
-          if (navigator.sendBeacon(api + kind, "{}")) return;
-        } catch (e) {}
+          x = JSON.stringify(x || {});
+          if (!t && navigator.sendBeacon(api + k + q, x)) return;
+          fetch(api + k + q, { method: "POST", body: x, keepalive: true }) // a string body is text/plain
+            .then(J)
+            .then(t || Object)
+            .catch(t ? G : Object);
+        } catch {}
+      },
+      // The view's hit, once the page is ready (counters on the page change how it is sent)
+      H = () => {
+        let c = d.querySelector("[data-hitstream]");
+        if (X) return c && G();
+        if (!c) return P("/hits", b);
+        b.counts = true;
+        P("/hits", b, n => (n.hits >= 0 ? (n.hits++, N(n)) : G()));
+      },
+      // Page ready: like buttons, then the hit
+      Y = () => {
         try {
-          fetch(api + kind, { method: "POST", body: "{}", keepalive: true, headers: { "Content-Type": "text/plain" } }).catch(Object);
-        } catch (e) {}
-      },
-      fill = function () {
-        try {
-          d.querySelector("[data-hitstream]") &&
-            fetch(api)
-              .then(function (r) {
-                return r.json();
-              })
-              .then(function (n) {
-                all("[data-hitstream]", function (e) {
-                  var v = n[e.getAttribute("data-hitstream")];
-                  if (typeof v == "number") e.textContent = v.toLocaleString();
-                });
-              })
-              .catch(Object);
-        } catch (e) {}
-      },
-      hit = function () {
-        send("/hits");
-      },
-      ready = function () {
-        all("[data-hitstream-like]", function (b) {
-          var on = function () {
-            b.setAttribute("aria-pressed", "true"); // style it with [data-hitstream-like][aria-pressed="true"]
-          };
-          b.setAttribute("aria-pressed", "false");
-          if (b.tagName != "BUTTON") {
-            b.setAttribute("role", "button");
-            b.tabIndex = 0;
-            b.addEventListener("keydown", function (e) {
-              if (e.key == "Enter" || e.key == " ") {
-                e.preventDefault();
-                b.click();
-              }
+          E("[data-hitstream-like]", e => {
+            let on = () => e.setAttribute(R, "true"); // style [data-hitstream-like][aria-pressed=true]
+            e.setAttribute(R, "false");
+            if (e.tagName != "BUTTON") {
+              e.setAttribute("role", "button");
+              e.tabIndex = 0;
+              e.addEventListener("keydown", k => {
+                if (k.key == "Enter" || k.key == " ") {
+                  k.preventDefault();
+                  e.click();
+                }
+              });
+            }
+            if (S(K)) on();
+            e.addEventListener("click", () => {
+              if (e.getAttribute(R) == "true") return;
+              on();
+              S(K, "1");
+              if (X) return;
+              P("/likes");
+              E('[data-hitstream="likes"]', c => {
+                let n = parseInt(c.textContent.replace(/\D/g, ""), 10);
+                if (n >= 0) c.textContent = (n + 1).toLocaleString();
+              });
             });
-          }
-          if (store(liked)) on();
-          b.addEventListener("click", function () {
-            if (b.getAttribute("aria-pressed") == "true") return;
-            on();
-            store(liked, "1");
-            if (skip) return;
-            send("/likes");
-            all('[data-hitstream="likes"]', function (e) {
-              var n = parseInt(e.textContent.replace(/\D/g, ""), 10);
-              if (n >= 0) e.textContent = (n + 1).toLocaleString(); // optimistic; the refill confirms
-            });
-            setTimeout(fill, 2500);
           });
-        });
-        fill();
-        setTimeout(fill, 2500); // again once our own hit is counted (within 2 s)
+          // A prerendered page counts only once it is actually shown.
+          d.prerendering ? d.addEventListener("prerenderingchange", H, { once: true }) : H();
+        } catch {}
       };
-    // A prerendered page counts only once it is actually shown.
-    d.prerendering ? d.addEventListener("prerenderingchange", hit, { once: true }) : hit();
-    d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", ready) : ready();
-  } catch (e) {
+    ["utm_source", "utm_medium", "utm_campaign"].forEach(k => u.get(k) && (b[k] = u.get(k).slice(0, 200)));
+    d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", Y) : Y();
+  } catch {
     /* never break the host page */
   }
-})(window, document);
+})(window, document, location);
