@@ -307,6 +307,57 @@ def test_recompute_counts_what_the_dlq_lost(twin: Twin) -> None:
     assert run(twin, day)["changed"] == []
 
 
+class FoldsLate:
+    """A DynamoDB client whose first transaction lets the aggregator fold held-back records first: the stream
+    writes a day item between the recompute's read of it and its conditioned write."""
+
+    def __init__(self, twin: Twin, put: Any, held: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        self.twin, self.put, self.held, self.real = twin, put, held, db()
+        self.cancelled = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if self.held:
+            for shard_id, records in self.held:
+                self.put(shard_id, records)
+            self.held.clear()
+            self.twin.settle()
+        try:
+            return self.real.transact_write_items(**kwargs)
+        except self.real.exceptions.TransactionCanceledException:
+            self.cancelled += 1
+            raise
+
+
+def test_recompute_rereads_a_day_item_the_stream_wrote_meanwhile(twin: Twin) -> None:
+    send(twin, "hits", "alpha", 0)
+    twin.settle()
+    backend = twin.backend
+    put, held = backend.esm.put, []
+    backend.esm.put = lambda shard_id, records: held.append((shard_id, records))  # type: ignore[method-assign]
+    send(twin, "hits", "alpha", 1)
+    send(twin, "hits", "alpha", 1)
+    twin.settle()
+    backend.esm.put = put  # type: ignore[method-assign]
+    assert held and stats(twin, "/statistics/alpha")["hits"] == 1
+    day = days.today(time.time())
+    corrupt(twin, site_pk(SITE), day, likes=3)  # something for the recompute to write
+    racing = FoldsLate(twin, put, held)
+    cfg = backend.settings
+    argv = ["--day", day, "--force", "--events-table", cfg.events_table, "--stats-table", cfg.stats_table]
+    recompute.main(argv, db=racing)
+    assert racing.cancelled == 1  # the day item moved under it: read again, not overwritten
+    assert stats(twin, "/statistics/alpha") == {"slug": "alpha", "hits": 3, "visitors": 2, "likes": 0}
+    site = stats(twin, f"/statistics?from={day}&to={day}")
+    assert (site["hits"], site["visitors"], site["likes"]) == (3, 2, 0)
+    for pk in (site_pk(SITE), article_pk(SITE, "alpha")):  # all-time is still the sum of the days
+        assert {k: stored(twin, pk, TOTAL)[k] for k in ("hits", "visitors")} == {
+            k: stored(twin, pk, day_sk(day))[k] for k in ("hits", "visitors")
+        }
+
+
 def test_article_hits_the_raw_items_leave_open_stay_within_their_bounds(twin: Twin) -> None:
     reading(twin)
     twin.settle()
