@@ -187,9 +187,10 @@ def recompute(items: list[dict[str, Any]], names: dict[bytes, str]) -> SiteDay:
 def breakdown_target(counts: dict[tuple[str, str], list[int]], stored: dict[str, Any]) -> dict[str, int]:
     """The breakdown attributes a site-day item should hold: b<code>:<value> pairs and n<code> counts.
 
-    The values the item holds stay (the aggregator kept the first it saw); others join while the dimension
-    has room, busiest first, keeping a slot for OTHER when it would be full; the rest fold into OTHER.
-    On a correct item this is exactly what it holds, so a recompute changes nothing there.
+    The values the item holds stay (the aggregator kept the first it saw, under the cap); every other value
+    counts in OTHER, except while the item has no OTHER yet: then the aggregator never folded a value away,
+    so an unknown value was lost, and it joins while there is room (busiest first, a slot kept for OTHER if
+    the dimension would overflow). On a correct item this is exactly what it holds: a recompute writes nothing.
     """
     by_code: dict[str, dict[str, list[int]]] = {}
     for (code, value), pair in counts.items():
