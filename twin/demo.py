@@ -112,7 +112,7 @@ def _day(back: int, per_day: int, rng: random.Random, now: float) -> int:
 def seed_in_background(backend: Backend, restored: int = 0) -> threading.Thread | None:
     """Seed once, into an empty twin: with data restored from disk there is nothing to do."""
     if restored:
-        print("demo: the twin restored its data, so it is not seeded again (empty .hitstream/ to re-seed)", flush=True)
+        print("demo: not seeding: the twin restored its data (delete its data directory to seed afresh)", flush=True)
         return None
 
     def run() -> None:
