@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Any
+
+from hitstream.schema import site_code, slug_hash
 
 from twin.server import api_event as _api_event
 
@@ -52,15 +55,24 @@ def image(
     hits: int = 0,
     views: set[str] | None = None,
     liked: set[str] | None = None,
+    site: str = "localhost",
+    entry: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """A visitor-day item as it appears in a stream image (DynamoDB JSON)."""
-    item: dict[str, Any] = {"pk": {"S": f"{day}#v"}, "s": {"S": slug}, "d": {"S": day}, "k": {"S": kind}}
+    """A visitor-day item as it appears in a Lambda stream event's image (DynamoDB JSON, binaries in base64)."""
+    item: dict[str, Any] = {
+        "pk": {"S": f"{day}#v"},
+        "s": {"S": slug},
+        "k": {"S": kind},
+        "w": {"S": site_code(site)},
+    }
     if hits:
         item["h"] = {"N": str(hits)}
     if views:
-        item["pv"] = {"SS": sorted(views)}
+        item["pv"] = {"BS": sorted(base64.b64encode(slug_hash(v)).decode() for v in views)}
     if liked:
-        item["lk"] = {"SS": sorted(liked)}
+        item["lk"] = {"BS": sorted(base64.b64encode(slug_hash(v)).decode() for v in liked)}
+    if entry:
+        item["e"] = {"S": "\x1f".join(entry)}
     return item
 
 

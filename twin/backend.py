@@ -112,6 +112,9 @@ class Backend:
         clients.reset()
         settings.cache_clear()
         visitors.forget_salts()
+        from hitstream.aggregate import KNOWN
+
+        KNOWN.clear()  # the aggregator's memory of items belongs to the old tables
         self.settings = settings()
         db = boto3.client("dynamodb")
         events = db.create_table(**schema.events_table_definition(self.settings.events_table))

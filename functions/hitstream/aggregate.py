@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -127,15 +128,16 @@ def fence_name(shard: str) -> str:
 
 
 def fence_value(last_key: str, when: int) -> bytes:
-    # <seq bytes><4-byte time>: compares like seq_bytes against a bare seq_bytes, an equal seq sorting after.
-    return seq_bytes(last_key) + max(0, min(when, 2**32 - 1)).to_bytes(4, "big")
+    # <seq bytes><3-byte hour>: compares like seq_bytes against a bare seq_bytes, an equal seq sorting after.
+    return seq_bytes(last_key) + max(0, min(when // 3600, 2**24 - 1)).to_bytes(3, "big")
 
 
 def fence_parts(value: bytes) -> tuple[bytes, int]:
+    """(the sequence part, the record time rounded down to the hour, in seconds)."""
     if not value:
         return b"", 0
     cut = 1 + value[0]
-    return value[:cut], int.from_bytes(value[cut : cut + 4], "big")
+    return value[:cut], int.from_bytes(value[cut : cut + 3], "big") * 3600
 
 
 def _is_fence(name: str) -> bool:
@@ -227,18 +229,26 @@ class _Known:
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self.lock = threading.Lock()  # the counter writes of a batch run on several threads
 
     def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
-        item = self.items.get(key)
-        if item is not None:
-            self.items.move_to_end(key)
-        return item
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item
 
     def put(self, key: tuple[str, str], item: dict[str, Any]) -> None:
-        self.items[key] = {name: value for name, value in item.items() if _is_fence(name) or _is_breakdown(name)}
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
+        kept = {name: value for name, value in item.items() if _is_fence(name) or _is_breakdown(name)}
+        with self.lock:
+            self.items[key] = kept
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
 
 
 KNOWN = _Known(KNOWN_ITEMS)
@@ -291,9 +301,9 @@ class Batch:
                     adds.append(f"{name} :{name}")
                     values[f":{name}"] = {"N": str(amount)}
             sets = ["#f = :last"]
-            if counter.slug is not None:
-                sets += ["slug = :slug", "rk = :rk"]
-                values[":slug"], values[":rk"] = {"S": counter.slug}, {"S": counter.rank}
+            if counter.slug is not None:  # the slug itself is in the key (schema.slug_of)
+                sets.append("rk = :rk")
+                values[":rk"] = {"S": counter.rank}
                 born = next((seq for seq, d in parts if d.hits), None)
                 if born is not None:
                     sets.append("born = if_not_exists(born, :born)")
@@ -334,12 +344,12 @@ class Batch:
         self, view: dict[str, Any] | None, conditions: list[str], names: dict[str, str], values: dict[str, Any]
     ) -> list[str]:
         """Fences of other shards older than FENCE_KEEP_S go in the same write, if they are still as seen."""
-        removes = []
+        removes: list[str] = []
         for name, value in (view or {}).items():
             if not _is_fence(name) or name == self.fence or not isinstance(value, dict):
                 continue
             raw = bytes(value.get("B", b""))
-            if raw and fence_parts(raw)[1] < self.time - FENCE_KEEP_S:
+            if raw and fence_parts(raw)[1] + 3600 < self.time - FENCE_KEEP_S:
                 i = len(removes)
                 names[f"#p{i}"], values[f":p{i}"] = name, {"B": raw}
                 conditions.append(f"#p{i} = :p{i}")

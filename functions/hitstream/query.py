@@ -29,7 +29,10 @@ TOP_PAGE = 25
 # The most a top-N request reads, whatever the data holds: index pages over all partitions, and candidates read
 # exactly. Past these (thousands of articles tied at the threshold), ties are broken by slug among those read.
 MAX_INDEX_PAGES = 60
-MAX_EXACT = 60
+
+
+def max_exact(n: int) -> int:
+    return 2 * n + 10
 PAIR = 10**12  # breakdown pairs: visitors * PAIR + hits (aggregate.PAIR)
 
 
@@ -223,9 +226,9 @@ class Reader:
         ):
             read(max(open_parts, key=lambda p: floor[p]))
             kth, undecided = bounds()
-        if len(undecided) > MAX_EXACT:  # many ties: the surest candidates first, ties by slug
+        if len(undecided) > max_exact(n):  # many ties: the surest candidates first, ties by slug
             low = {s: sum(bucket_bounds(b)[0] for b in seen[s].values()) for s in undecided}
-            undecided = sorted(undecided, key=lambda s: (-low[s], s))[:MAX_EXACT]
+            undecided = sorted(undecided, key=lambda s: (-low[s], s))[: max_exact(n)]
         rows = [r for r in exact(sorted(undecided)).values() if r["hits"] > 0]
         rows.sort(key=lambda r: (-r["hits"], r["slug"]))
         return [{k: r[k] for k in ("slug", *FIELDS)} for r in rows[:n]]

@@ -90,10 +90,8 @@ def visit_dimensions(
     event: APIGatewayProxyEventV2, body: dict[str, Any], site: str, ip: str, cfg: Settings
 ) -> tuple[str, ...]:
     """The visit's dimension values in schema.DIMENSIONS order; only the first hit of a visitor's day keeps them."""
-    try:
-        from . import dimensions
-    except ImportError:  # TEMP until dimensions.py lands
-        return ()
+    from . import dimensions  # loaded on the first counted hit: likes and bots never pay for the UA rules
+
     dims = dimensions.derive(
         site=site,
         referrer=body.get("referrer"),

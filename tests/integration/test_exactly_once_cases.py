@@ -151,7 +151,7 @@ def test_fences_of_shards_silent_longer_than_stream_retention_are_pruned(twin):
         created=1_700_000_000 + aggregate.FENCE_KEEP_S + 60,
     )
     deliver(twin, [new], SHARD_B)
-    item = clients.dynamodb().get_item(TableName=table, Key={"pk": {"S": "SITE"}, "sk": {"S": "TOTAL"}})["Item"]
+    item = clients.dynamodb().get_item(TableName=table, Key={"pk": {"S": "S#localhost"}, "sk": {"S": "TOTAL"}})["Item"]
     assert aggregate.fence_name(SHARD_B) in item and aggregate.fence_name(SHARD_A) not in item
     assert item["hits"] == {"N": "2"}
 

@@ -60,6 +60,7 @@ def test_document_describes_every_route(served: RunningTwin) -> None:
         ("POST", "/statistics/{slug}/likes"),
         ("GET", "/statistics"),
         ("GET", "/statistics/{slug}"),
+        ("GET", "/sites"),
         ("GET", "/"),
         ("GET", "/beacon.js"),
         ("GET", "/openapi.json"),
