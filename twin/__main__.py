@@ -5,43 +5,98 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import warnings
+from dataclasses import dataclass
 
 from twin import owner
-from twin.backend import Backend
+from twin.backend import Backend, prepare_environment
 from twin.persist import open_store
-from twin.server import serve
+from twin.server import READ_TIMEOUT, listen, serve
 
 
-def _rate(name: str) -> float:
-    raw = os.environ.get(name, "0") or "0"
+class SettingError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TwinSettings:
+    host: str
+    port: int
+    shards: int
+    fault_rate: float
+    redelivery_rate: float
+    read_timeout: float
+
+
+def _number(name: str, default: float, low: float, high: float, kind: type[int] | type[float]) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        sys.exit(f"{name} must be a number between 0 and 1, got {raw!r}")
-    if not 0 <= value <= 1:
-        sys.exit(f"{name} must be between 0 and 1, got {value}")
+        raise SettingError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
+    if not low <= value <= high:  # NaN fails this too
+        raise SettingError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
     return value
 
 
-def main() -> None:
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.basicConfig(level=os.environ.get("TWIN_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLogger().level))
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
-    fault_rate, redelivery_rate = _rate("HITSTREAM_FAULT_RATE"), _rate("HITSTREAM_REDELIVERY_RATE")
-    mode = owner.dashboard_mode()
-    backend = Backend(
-        shards=int(os.environ.get("HITSTREAM_SHARDS", "2")),
-        fault_rate=fault_rate,
-        redelivery_rate=redelivery_rate,
-        env={"DASHBOARD": mode},
+def read_settings() -> TwinSettings:
+    return TwinSettings(
+        host=os.environ.get("HOST", "").strip() or "127.0.0.1",
+        port=int(_number("PORT", 8000, 0, 65535, int)),
+        shards=int(_number("HITSTREAM_SHARDS", 2, 1, 256, int)),
+        fault_rate=_number("HITSTREAM_FAULT_RATE", 0.0, 0, 1, float),
+        redelivery_rate=_number("HITSTREAM_REDELIVERY_RATE", 0.0, 0, 1, float),
+        read_timeout=_number("HITSTREAM_READ_TIMEOUT", READ_TIMEOUT, 0.1, 3600, float),
     )
+
+
+def main() -> None:
+    """Every bad setting and a port that cannot be had end the twin with one line and exit status 1."""
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    level = os.environ.get("TWIN_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if not isinstance(logging.getLevelName(level), int):
+        sys.exit(f"TWIN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        cfg = read_settings()
+    except SettingError as exc:
+        sys.exit(str(exc))
+    try:
+        listener = listen(cfg.host, cfg.port)  # first: a taken port must not open the data directory
+    except OSError as exc:
+        # a bind error's text repeats the address; an unknown host's errno is getaddrinfo's, not the OS's
+        if exc.errno and not isinstance(exc, socket.gaierror):
+            reason = os.strerror(exc.errno)
+        else:
+            reason = exc.strerror or str(exc)
+        sys.exit(f"cannot listen on {cfg.host}:{cfg.port}: {reason} (set HOST or PORT)")
+    try:
+        run(cfg, listener)
+    except KeyboardInterrupt:  # Ctrl-C while starting
+        print("stopped", flush=True)
+
+
+def run(cfg: TwinSettings, listener: socket.socket) -> None:
+    prepare_environment()
+    from hitstream.config import ConfigError
+
+    host, fault_rate, redelivery_rate = cfg.host, cfg.fault_rate, cfg.redelivery_rate
+    mode = owner.dashboard_mode()
+    try:
+        backend = Backend(
+            shards=cfg.shards, fault_rate=fault_rate, redelivery_rate=redelivery_rate, env={"DASHBOARD": mode}
+        )
+    except ConfigError as exc:
+        sys.exit(str(exc))
     store = open_store(backend)  # before anything writes: restores .hitstream/ (or HITSTREAM_DATA)
     token = owner.install_token(backend.settings.stats_table)
-    server, poller = serve(host, port, backend)
+    server, poller = serve(listener, backend, cfg.read_timeout)
     if os.environ.get("HITSTREAM_DEMO", "") not in ("", "0"):
         from twin.demo import seed_in_background
 
