@@ -36,6 +36,7 @@ MAX_REQUEST_LINE = 64 * 1024  # longer: 414
 MAX_HEADER_BYTES = 64 * 1024  # the header fields after the request line; more: 431
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; more: 413
 MAX_CONNECTIONS = 512  # more at once: 503, so threads stay bounded
+MAX_REFUSALS = 32  # connections being answered 503 at once; past that they are closed unanswered
 READ_TIMEOUT = 10.0  # seconds for a whole request from its first byte, and for an idle keep-alive connection
 DRAIN_SECONDS = 2.0  # after a refusal, how long unread request bytes are read and dropped before closing
 DRAIN_BYTES = MAX_BODY_BYTES + MAX_REQUEST_LINE + MAX_HEADER_BYTES
@@ -114,6 +115,7 @@ class TwinServer:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._refusal_slots = threading.BoundedSemaphore(MAX_REFUSALS)
 
     def serve_forever(self, poll_interval: float = 0.2) -> None:
         self.socket.settimeout(poll_interval)
@@ -128,7 +130,10 @@ class TwinServer:
                         break
                     raise
                 if not self._slots.acquire(blocking=False):
-                    threading.Thread(target=self._refuse, args=(sock, 503, "too many connections"), daemon=True).start()
+                    if self._refusal_slots.acquire(blocking=False):
+                        threading.Thread(target=self._refuse_busy, args=(sock,), daemon=True).start()
+                    else:  # a flood: no thread for it
+                        sock.close()
                     continue
                 threading.Thread(target=self._connection, args=(sock, peer), daemon=True).start()
         finally:
@@ -141,10 +146,13 @@ class TwinServer:
     def server_close(self) -> None:
         self.socket.close()
 
-    def _refuse(self, sock: socket.socket, status: int, message: str) -> None:
-        sock.settimeout(self.read_timeout)
-        _send_refusal(sock, status, message)
-        _close(sock)
+    def _refuse_busy(self, sock: socket.socket) -> None:
+        try:
+            sock.settimeout(self.read_timeout)
+            _send_refusal(sock, 503, "too many connections")
+            _close(sock)
+        finally:
+            self._refusal_slots.release()
 
     def _connection(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_LINE + MAX_HEADER_BYTES + 1024)

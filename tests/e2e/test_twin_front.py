@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -275,6 +276,27 @@ def test_a_huge_upload_does_not_stall_others(twin: RunningTwin) -> None:
         reply = read_reply(uploader, bytearray())
         assert reply is not None
         refused(reply, 408)
+
+
+def test_connections_past_the_bound_get_503_and_the_twin_recovers(twin: RunningTwin) -> None:
+    from twin.server import MAX_CONNECTIONS
+
+    held = []
+    try:
+        for _ in range(MAX_CONNECTIONS):
+            held.append(connect(twin))
+        time.sleep(0.5)  # every held connection has its thread
+        refused(exchange(twin, b"GET /statistics HTTP/1.1\r\nHost: x\r\n\r\n"), 503)
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while True:  # threads end as they see the closes
+        try:
+            still_answers(twin)
+            break
+        except urllib.error.HTTPError as err:
+            assert err.code == 503 and time.monotonic() < deadline
 
 
 def test_keep_alive_serves_pipelined_requests_in_order(twin: RunningTwin) -> None:
