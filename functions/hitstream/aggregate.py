@@ -331,7 +331,8 @@ class Batch:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-                known = exc.response.get("Item") or self._read(counter)
+                # ALL_OLD returns the item as it stands; no Item means there is none (yet): nothing to read
+                known = exc.response.get("Item") or {}
                 KNOWN.put(key, known)
                 continue
             item: dict[str, Any] = out["Attributes"]
@@ -371,11 +372,6 @@ class Batch:
                     raise
                 time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")
-
-    def _read(self, counter: Counter) -> dict[str, Any]:
-        db: Any = clients.dynamodb()
-        got = db.get_item(TableName=self.table, Key={PK: {"S": counter.pk}, SK: {"S": counter.sk}}, ConsistentRead=True)
-        return got.get("Item", {})
 
 
 def _breakdown(

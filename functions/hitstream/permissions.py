@@ -30,8 +30,8 @@ GRANTS: tuple[Grant, ...] = (
     Grant("ingest", "events", ("UpdateItem",)),  # one upsert per hit
     Grant("ingest", "salts", ("GetItem", "PutItem", "DeleteItem")),  # the day's salt: create, read, delete at 48 h
     Grant("ingest", "stats", ("GetItem",)),  # the counts a beacon asks for with {"counts": true}
-    # fenced counter updates; a failed condition returns ALL_OLD, or, for an item that does not exist yet, a read
-    Grant("aggregate", "stats", ("UpdateItem", "GetItem")),
+    # fenced counter updates; a failed condition returns the item (ALL_OLD), so nothing is read
+    Grant("aggregate", "stats", ("UpdateItem",)),
     Grant("query", "stats", ("GetItem", "Query", "BatchGetItem")),  # totals, day ranges, all-time top rows
     Grant("query", "stats", ("Query",), index=RANK_INDEX),  # top-N candidates
 )
