@@ -8,6 +8,7 @@ The tests scan the tables; the application never does.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hitstream import days
+from hitstream import days, visitors
 from hitstream.schema import SALT
 
 from tests.builders import api_event, get, hit, like
@@ -113,7 +114,8 @@ def test_no_ip_or_user_agent_in_tables_or_logs(
 
 def test_salt_expires_48_hours_after_its_day_starts(twin: Twin) -> None:
     twin.post(hit("salted"))
-    salts = [i for i in scan_all()[twin.backend.settings.stats_table] if i["pk"]["S"] == SALT]
+    assert [i for i in scan_all()[twin.backend.settings.stats_table] if i["pk"]["S"] == SALT] == []
+    salts = [i for i in scan_all()[twin.backend.settings.salts_table] if i["pk"]["S"] == SALT]
     assert len(salts) == 1
     day = salts[0]["sk"]["S"]
     assert int(salts[0]["ttl"]["N"]) == days.day_start(day) + 48 * 3600
@@ -121,7 +123,22 @@ def test_salt_expires_48_hours_after_its_day_starts(twin: Twin) -> None:
     events = scan_all()[twin.backend.settings.events_table]
     assert [int(e["ttl"]["N"]) for e in events] == [days.day_start(day) + 86400 + 30 * 86400]
     # nothing about the client but the keyed hash in pk
-    assert set(events[0]) == {"pk", "d", "s", "k", "h", "n", "pv", "c#salted", "ttl"}
+    assert set(events[0]) == {"pk", "w", "s", "k", "h", "pv", "e", "ttl"}
+
+
+def test_hitstream_deletes_salts_48_hours_after_their_day_began(twin: Twin) -> None:
+    """The first ingest of a day deletes the salts of the days before yesterday itself; TTL is only a backup."""
+    today = days.today(time.time())
+    table = twin.backend.settings.salts_table
+    db = boto3.client("dynamodb")
+    for back in (1, 2, 3, 8):
+        old = (dt.date.fromisoformat(today) - dt.timedelta(days=back)).isoformat()
+        db.put_item(TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": old}, "v": {"B": b"x" * 32}})
+    visitors.forget_salts()
+    assert twin.post(hit("salted"))[0] == 202
+    kept = sorted(i["sk"]["S"] for i in scan_all()[table])
+    yesterday = (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()
+    assert kept == [yesterday, today]
 
 
 @pytest.mark.e2e
