@@ -143,7 +143,7 @@ def is_public(method: str, route_path: str, parameters: dict[str, str] | None) -
         return True  # CORS preflights carry no credentials and return no data
     if method == "POST":
         return route_path in PUBLIC_POSTS
-    if method != "GET":
+    if method not in ("GET", "HEAD"):  # HEAD is a GET without its body: the same rules
         return False
     if route_path in PUBLIC_PAGES:
         return True

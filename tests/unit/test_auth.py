@@ -34,6 +34,8 @@ OWNER = "k1Sx9cW4m0b6fRzJ3YtQeH8aVnLp2uGdE5oTiNw7qZA"  # the shape auth.new_toke
         ("POST", "/statistics/<slug>/likes", None),
         ("OPTIONS", "/statistics", {"top": "5"}),
         ("OPTIONS", "/anything/at/all", None),
+        ("HEAD", "/", None),
+        ("HEAD", "/statistics", None),
     ],
 )
 def test_public_requests(method: str, route: str, params: dict[str, str] | None) -> None:
@@ -58,6 +60,8 @@ def test_public_requests(method: str, route: str, params: dict[str, str] | None)
         ("POST", "/statistics", None),
         ("PUT", "/statistics/<slug>/hits", None),
         ("DELETE", "/", None),
+        ("HEAD", "/statistics", {"top": "3"}),
+        ("HEAD", "/sites", None),
     ],
 )
 def test_private_requests(method: str, route: str, params: dict[str, str] | None) -> None:
