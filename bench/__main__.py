@@ -1,190 +1,165 @@
-"""`python -m bench` (what `make bench` runs); `python -m bench --smoke` is a tiny run of the same code path."""
+"""`python -m bench` (what `make bench` runs); `python -m bench --smoke` is a tiny run of the same code path.
+
+Every traffic level runs through the real ingest and aggregate handlers on moto, in simulated time, with the
+naive per-hit design on the same events beside it. The last stdout line is one JSON object.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import report, run, workload
+from bench import levels, report
 from bench.progress import Progress
+
+HEADLINE = (100_000, None)  # hits/day and freshness (None: the default) whose figures head the JSON
+ECONOMY_S = 600
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--smoke", action="store_true", help="a tiny workload (300 hits, 20 articles), no docs")
-    p.add_argument("--hits", type=int)
-    p.add_argument("--articles", type=int)
-    p.add_argument("--visitors", type=int)
-    p.add_argument("--days", type=int)
+    p.add_argument("--smoke", action="store_true", help="every level tiny (a few hundred hits in all), no docs")
+    p.add_argument("--max-hits", type=int, help="real hits per level, at most (the sampled span is shorter)")
+    p.add_argument("--levels", help="comma-separated hits/day to run (default: all five)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--shards", type=int, default=1, help="stream shards (a single-partition table has one)")
-    p.add_argument("--workers", type=int, help="processes for the naive run (0 = in this process)")
-    p.add_argument("--naive-literal", action="store_true", help="visitor increments as separate UpdateItems")
-    p.add_argument("--twin-hits", type=int)
-    p.add_argument("--import-runs", type=int)
+    p.add_argument("--cold-runs", type=int)
+    p.add_argument("--workers", type=int, help="processes for the naive design (0 = after each level, here)")
     p.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None, help="write docs/benchmarks.*")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p.parse_args(argv)
 
 
+MAX_HITS = {1_000: 600, 10_000: 2_500, 100_000: 3_000, 1_000_000: 3_000, 10_000_000: 3_000}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    if args.smoke:
-        spec = workload.Spec(hits=300, articles=20, visitors=60, days=2, seed=args.seed)
-        defaults = {"workers": 0, "twin_hits": 60, "import_runs": 1, "docs": False}
-    else:
-        spec = workload.Spec(seed=args.seed)
-        defaults = {"workers": 2, "twin_hits": 2000, "import_runs": 5, "docs": True}
-    overrides = {k: getattr(args, k) for k in ("hits", "articles", "visitors", "days") if getattr(args, k)}
-    spec = workload.Spec(**{**asdict(spec), **overrides})
-    opt = {k: v if (v := getattr(args, k)) is not None else d for k, d in defaults.items()}
+    smoke = args.smoke
+    opt = {
+        "cold_runs": args.cold_runs if args.cold_runs is not None else (1 if smoke else 5),
+        "workers": args.workers if args.workers is not None else (0 if smoke else 1),
+        "docs": args.docs if args.docs is not None else not smoke,
+    }
     from twin.backend import prepare_environment
 
-    prepare_environment()  # functions/ on sys.path, the twin's local AWS settings
-    from hitstream.schema import STREAM_BATCH_SIZE
+    prepare_environment({"DASHBOARD": "public"})
+    from hitstream import schema
 
     started = time.monotonic()
-    events = workload.generate(spec)
-    truth_articles, truth_site = workload.expected(events)
-    likes_sent = sum(e.kind == "like" for e in events)
+    default_s = schema.DEFAULT_FRESHNESS_S
+    freshness = [default_s, ECONOMY_S]
+    chosen = [lv for lv in levels.LEVELS if not args.levels or str(lv.hits_per_day) in args.levels.split(",")]
+    head_level = HEADLINE[0] if any(lv.hits_per_day == HEADLINE[0] for lv in chosen) else chosen[0].hits_per_day
+
+    pool = None
+    if opt["workers"] > 0:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=opt["workers"], mp_context=mp.get_context("spawn"))
+
+    rows: list[dict[str, Any]] = []
+    results: list[tuple[Any, Any]] = []
+    queries: dict[str, Any] = {}
+    sample_records: list[dict[str, Any]] = []
     with Progress(enabled=not args.quiet) as progress:
-        pool = None
-        naive_parts: list[dict[str, Any]] = []
-        if opt["workers"] > 0:
-            pool, futures, counter = run.start_naive(spec, opt["workers"], args.naive_literal)
-            progress.sources["naive"] = lambda: (int(counter.value), len(events))
-        progress.set("hitstream: ingest+stream")
-        hs = run.run_hitstream(spec, events, shards=args.shards, batch_size=STREAM_BATCH_SIZE, progress=progress)
-        progress.set("queries")
-        q_small, q_small_ms = run.measure_queries(hs, spec, "small")
-        progress.set("growing history 100x")
-        grown = run.grow_history(spec, articles_per_day=min(100, spec.articles))
-        q_large, _ = run.measure_queries(hs, spec, "large")
-        progress.set("ingest handler timing")
-        calibration = run.calibrate_ingest(hs, 300 if not args.smoke else 30)
-        hs.backend.close()
-        progress.set("naive")
-        if pool is None:
-            from twin.backend import Backend
+        progress.set("synth (alarms, memory)")
+        facts = _synth_facts()
+        for level in chosen:
+            progress.set(f"level {level.hits_per_day:,}/day")
+            cap = args.max_hits or (60 if smoke else MAX_HITS[level.hits_per_day])
 
-            b = Backend(shards=1)  # a fresh moto for the naive table
-            try:
-                naive_parts = [run.naive_worker(asdict(spec), 0, 1, args.naive_literal, own_mock=False)]
-            finally:
-                b.close()
-        else:
-            naive_parts = [f.result() for f in futures]
+            def submit(events: list[Any]) -> Any:
+                return pool.submit(levels.naive_run, events) if pool is not None else None
+
+            lr, backend, future = levels.run_level(
+                level,
+                freshness=freshness,
+                max_hits=cap,
+                seed=args.seed,
+                calibration=5 if smoke else 30,
+                whole_windows=not smoke,
+                progress=progress,
+                naive_submit=submit,
+            )
+            if level.hits_per_day == head_level:
+                meter = getattr(backend, "bench_meter")  # noqa: B009
+                site = levels.default_site()
+                day = time.strftime("%Y-%m-%d", time.gmtime(lr.start))
+                queries["small"] = _queries(backend, meter, day, site)
+                from bench.run import grow_history
+
+                progress.set("growing history")
+                queries["history"] = grow_history(backend.settings.stats_table, site, day,
+                                                  **({"factor_days": 20, "articles": 200} if smoke else {}))  # fmt: skip
+                queries["large"] = _queries(backend, meter, day, site)
+                sample_records = [a.record for inv in lr.fresh_plans[0] for a in inv.records][:20]
+            backend.close()
+            naive = levels.naive_run(list(lr.events), own_mock=True) if future is None else None
+            results.append((lr, future if naive is None else naive))
+        progress.set("naive (waiting)")
+        naives = [(lr, n if isinstance(n, dict) else n.result()) for lr, n in results]
+        if pool is not None:
             pool.shutdown()
-        naive = run.merge_naive(naive_parts)
-        progress.set("cold imports")
-        cold = __import__("bench.probes", fromlist=["cold_imports"]).cold_imports(opt["import_runs"])
-        progress.set("twin over HTTP")
-        from bench import probes
-
-        twin = probes.twin_throughput(opt["twin_hits"])
+        progress.set("cold start")
+        cold = _cold_start(sample_records, opt["cold_runs"])
         progress.set("done")
 
-    hits = spec.hits
-    h, n = hs.result, naive
-    overhead = max(0.0, run.median(calibration) - run.median(h.event_ms))
-    ingest_billed = sum(run.billed_ms(overhead + t) for t in h.event_ms)
-    naive_billed = sum(run.billed_ms(overhead + t) for t in n.event_ms)
-    agg_billed = sum(run.billed_ms(t) for t in hs.aggregate_ms)
-    n_events = len(events)
-    h_cost = report.per_million(
-        {
-            "dynamodb_write": h.tally.wru * report.PRICE["wru"],
-            "dynamodb_read": h.tally.rru * report.PRICE["rru"],
-            "lambda_ingest": report.lambda_cost(n_events, ingest_billed, report.MEMORY_GB["ingest"]),
-            "lambda_aggregate": report.lambda_cost(hs.invocations, agg_billed, report.MEMORY_GB["aggregate"]),
-            "http_api": n_events * report.PRICE["http_api_request"],
-        },
-        hits,
-    )
-    n_cost = report.per_million(
-        {
-            "dynamodb_write": n.tally.wru * report.PRICE["wru"],
-            "dynamodb_read": n.tally.rru * report.PRICE["rru"],
-            "lambda_ingest": report.lambda_cost(n_events, naive_billed, report.MEMORY_GB["ingest"]),
-            "http_api": n_events * report.PRICE["http_api_request"],
-        },
-        hits,
-    )
-    h_hot, h_hot_n = h.hottest()
-    n_hot, n_hot_n = n.hottest()
-    match_truth = h.article_counts == truth_articles and h.site_counts == truth_site
-    match_naive = h.article_counts == n.article_counts and h.site_counts == n.site_counts
-    metrics: dict[str, Any] = {
-        "hits": hits,
-        "likes_sent": likes_sent,
-        "wru_per_hit": h.tally.wru / hits,
-        "naive_wru_per_hit": n.tally.wru / hits,
-        "rru_per_hit": h.tally.rru / hits,
-        "naive_rru_per_hit": n.tally.rru / hits,
-        "requests_per_hit": h.tally.requests / hits,
-        "naive_requests_per_hit": n.tally.requests / hits,
-        "gsi_wru_per_hit": h.tally.gsi_wru / hits,
-        "hot_item_writes_per_1000_hits": h_hot_n * 1000 / hits,
-        "naive_hot_item_writes_per_1000_hits": n_hot_n * 1000 / hits,
-        "query_rru_small": q_small,
-        "query_rru_large": q_large,
-        "cost_usd_per_million_hits": h_cost["total"],
-        "naive_cost_usd_per_million_hits": n_cost["total"],
-        "cold_import_ratio": cold["ratio"],
-        "cold_import_ratio_max": cold["max_ratio"],
-        "twin_hits_per_s": twin["hits_per_s"],
-        "twin_lost": twin["lost"],
-        "counts_match": match_truth and match_naive,
-        "counts_match_naive": match_naive,
-        "counts_match_truth": match_truth,
-        "aggregate_invocations": hs.invocations,
-        "dlq": h.extra.get("dlq", 0),
+    obs = {
+        "alarms": facts["alarms"],
+        "memory_mb": {**report.MEMORY_MB, **facts["memory_mb"]},
+        "metrics": len(cold["metrics"]),
+        "metric_names": [m.split(":", 1)[1].split("[", 1)[0] for m in cold["metrics"]],
+        "log_bytes": cold["log_bytes_per_invocation"],
     }
-    metrics["goals"] = report.goals(metrics)
+    for lr, naive in naives:
+        truth_articles, _ = lr.truth_articles, lr.truth_site
+        naive["match_truth"] = naive["articles"] == truth_articles and naive["site"] == lr.truth_site
+        for fr in lr.fresh:
+            rows.append(report.level_row(lr, fr, naive, obs, levels.DDB_LATENCY_MS))
+    head = next(r for r in rows if r["hits_per_day"] == head_level and r["freshness_s"] == default_s)
+    counts_truth = all(r["counts_match_truth"] for r in rows)
+    counts_naive = all(r["counts_match_naive"] for r in rows)
+    metrics: dict[str, Any] = {
+        "hits": head["sample_hits"],
+        "wru_per_hit": head["wru_per_hit"],
+        "naive_wru_per_hit": head["naive_wru_per_hit"],
+        "hot_item_writes_per_1000_hits": head["hot_item_writes_per_1000_hits"],
+        "naive_hot_item_writes_per_1000_hits": head["naive_hot_item_writes_per_1000_hits"],
+        "query_rru_small": queries.get("small", {}),
+        "query_rru_large": queries.get("large", {}),
+        "cost_usd_per_million_hits": head["usd_per_million_hits"],
+        "naive_cost_usd_per_million_hits": head["naive_usd_per_million_hits"],
+        "headline_level": {"hits_per_day": head_level, "freshness_s": default_s},
+        "hits_total": sum(lr.hits for lr, _ in naives),
+        "cold_start_ratio": cold["ratio"],
+        "cold_import_ratio": cold["import_ratio"],
+        "counts_match": counts_truth and counts_naive,
+        "counts_match_truth": counts_truth,
+        "counts_match_naive": counts_naive,
+        "levels": [{k: v for k, v in r.items() if k not in ("cost_per_month", "naive_cost_per_month")} for r in rows],
+    }
+    metrics["goals"] = report.goals(rows, cold, default_s, ECONOMY_S)
     metrics["goals_met"] = sum(g["met"] for g in metrics["goals"])
     metrics["goals_total"] = len(metrics["goals"])
     metrics["seconds"] = round(time.monotonic() - started, 1)
-
-    def side(
-        r: run.DesignResult, hot: tuple[str, str, str], cost: dict[str, float], ingest_ms: float
-    ) -> dict[str, Any]:
-        d = r.tally.as_dict()
-        d.update(
-            phases={k: v.as_dict() for k, v in r.phases.items()},
-            hot_item="/".join(p for p in hot[1:] if p)[:13],
-            hot_item_full="/".join(hot),
-            largest_item=max(r.largest_item.values(), default=0),
-            cost=cost,
-            ingest_ms=ingest_ms,
-        )
-        return d
-
-    h_side = side(h, h_hot, h_cost, sum(h.event_ms) / max(1, len(h.event_ms)))
-    for phase in ("ingest", "aggregate", "salt"):
-        h_side["phases"].setdefault(phase, {"wru": 0.0})
-    h_side.update(invocations=hs.invocations, mean_batch=sum(hs.batch_sizes) / max(1, len(hs.batch_sizes)))
     details = {
-        "spec": asdict(spec),
-        "batch_size": STREAM_BATCH_SIZE,
-        "shards": args.shards,
-        "workers": opt["workers"],
-        "naive_literal": args.naive_literal,
-        "hitstream": h_side,
-        "naive": side(n, n_hot, n_cost, sum(n.event_ms) / max(1, len(n.event_ms))),
-        "cold_import": cold,
-        "twin": twin,
-        "history": grown,
-        "query_ms_small": q_small_ms,
-        "ingest_handler_ms_median": run.median(calibration),
-        "ingest_overhead_ms": overhead,
-        "aggregate_ms_median": run.median(hs.aggregate_ms),
-        "paths": run.query_paths(spec),
+        "rows": rows,
+        "observability": obs,
+        "cold_start": cold,
+        "synth": facts,
+        "history": queries.get("history", {}),
+        "ddb_latency_ms": levels.DDB_LATENCY_MS,
+        "timings": {f"{lr.level.hits_per_day}": {**lr.timings, "wall_s": lr.wall_s} for lr, _ in naives},
+        "argv": sys.argv[1:] if argv is None else argv,
+        "commit": _commit(),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     if os.environ.get("BENCH_DETAILS_OUT"):  # everything, for re-rendering the docs without a re-run
         Path(os.environ["BENCH_DETAILS_OUT"]).write_text(
@@ -200,6 +175,53 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(json.dumps(metrics, sort_keys=False, default=float))
     sys.stdout.flush()
     return metrics
+
+
+def _queries(backend: Any, meter: Any, day: str, site: str) -> dict[str, float]:
+    from bench.run import measure_queries
+
+    meter.enabled = True
+    return measure_queries(backend, meter, day, site, "q")
+
+
+def _synth_facts() -> dict[str, Any]:
+    from bench import probes
+
+    try:
+        return probes.synth_facts()
+    except RuntimeError as exc:  # no CDK toolchain: the stack's constants say the same
+        print(f"synth unavailable ({exc}); using stacks/constants.py values", file=sys.stderr)
+        return {"alarms": 5, "memory_mb": {}, "esm": {}, "billing": ["PAY_PER_REQUEST"], "synth": False}
+
+
+def _cold_start(records: list[dict[str, Any]], runs: int) -> dict[str, Any]:
+    from bench import probes, workload
+    from twin.server import api_event
+
+    ua = workload.BROWSERS[0]
+    headers = {"host": "localhost", "user-agent": ua, "content-type": "text/plain", "origin": "http://localhost"}
+    ingest = [api_event("POST", f"/statistics/{workload.slug(i + 1)}/hits", headers, b"{}", f"198.51.100.{i}")
+              for i in range(6)]  # fmt: skip
+    query = [api_event("GET", f"/statistics/{workload.slug(i + 1)}", headers, b"", "198.51.100.9") for i in range(6)]
+    window = {"start": "2026-01-07T06:00:00Z", "end": "2026-01-07T06:00:50Z"}
+    batch = {"shardId": "shardId-00000000000000000000-bench0000", "eventSourceARN": "arn:aws:dynamodb:us-east-1:"
+             "123456789012:table/hitstream-events/stream/bench", "window": window, "isWindowTerminatedEarly": False}  # fmt: skip
+    aggregate = [
+        {**batch, "Records": records[:10], "state": {}, "isFinalInvokeForWindow": False},
+        {**batch, "Records": records[10:], "state": {}, "isFinalInvokeForWindow": False},
+        {**batch, "Records": [], "state": {}, "isFinalInvokeForWindow": True},
+    ]
+    return probes.cold_start({"ingest": ingest, "query": query, "aggregate": aggregate}, runs=runs)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "functions", "bench", "stacks"],
+                               capture_output=True, text=True).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -66,11 +66,16 @@ def shard_id(i: int) -> str:
     return f"shardId-{i:020d}-bench{i:04d}"
 
 
-def sample_span(level: Level, max_hits: int, windows: list[int], max_span_s: int = 12 * 3600) -> int:
+def sample_span(
+    level: Level, max_hits: int, windows: list[int], max_span_s: int = 12 * 3600, whole_windows: bool = True
+) -> int:
     """Simulated seconds of one shard's traffic: about max_hits hits, at most 12 h (one UTC day's daytime),
-    a whole number of every tumbling window and at least one of the longest."""
+    a whole number of every tumbling window and at least one of the longest. Without `whole_windows` (the
+    smoke run) the span is just short: it exercises the code, its per-hit figures are not steady-state."""
     unit = math.lcm(*windows)
     span = min(max_span_s, max_hits / level.shard_rate)
+    if not whole_windows:
+        return max(1, int(span))
     return max(unit, int(span // unit) * unit)
 
 
@@ -214,6 +219,8 @@ class LevelResult:
     warm_items: int
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    fresh_plans: list[list[esm_sim.Invocation]] = field(default_factory=list)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -314,6 +321,7 @@ def run_level(
     seed: int,
     day: str = "2026-01-07",
     calibration: int = 30,
+    whole_windows: bool = True,
     progress: Any = None,
     naive_submit: Any = None,
 ) -> tuple[LevelResult, Any, Any]:
@@ -331,14 +339,11 @@ def run_level(
     site = default_site()
     windows = [schema.stream_windows(f) for f in freshness]
     day_start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
-    span = sample_span(level, max_hits, [w[1] for w in windows])
+    span = sample_span(level, max_hits, [w[1] for w in windows], whole_windows=whole_windows)
     unit = math.lcm(*[w[1] for w in windows])
     start = math.ceil((day_start + 6 * 3600) / unit) * unit
     events = generate(level, start, span, seed)
-    if naive_submit is not None:
-        naive_future = naive_submit(events)
-    else:
-        naive_future = None
+    naive_future = naive_submit(events) if naive_submit is not None else None
     truth_articles, truth_site = workload.expected(events)
 
     meter = Meter(classify=classify_for(cfg))
@@ -406,6 +411,7 @@ def run_level(
 
     # -- aggregate, once per freshness setting, from the same warmed store --------------------------------
     fresh: list[FreshnessResult] = []
+    plans: list[list[esm_sim.Invocation]] = []
     for f, (batching, tumbling) in zip(freshness, windows, strict=True):
         t_f = time.monotonic()
         restore(cfg.stats_table, stats_snapshot)
@@ -438,6 +444,7 @@ def run_level(
             tumbling_s=tumbling,
             duration=duration,
         )
+        plans.append(plan)
         seen = esm_sim.visible_at(plan)
         lags = [seen[id(a)] - a.t for inv in plan for a in inv.records if a.hits and id(a) in seen]
         unseen = sum(1 for inv in plan for a in inv.records if a.hits and id(a) not in seen)
@@ -480,10 +487,12 @@ def run_level(
         truth_site=truth_site,
         warm_items=warm_items,
         timings=timings,
+        events=events,
+        fresh_plans=plans,
         wall_s=time.monotonic() - t_level,
     )
     meter.phase = "other"
-    backend.bench_meter = meter
+    setattr(backend, "bench_meter", meter)  # noqa: B010 - the caller measures queries with the same meter
     return result, backend, naive_future
 
 
@@ -497,13 +506,10 @@ def inflate(table_name: str, level: Level, site: str, day: str, morning_s: float
     table = _moto_table(table_name)
     yesterday = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
     per_day = level.hits_per_day
-    site_pk = schema.site_pk(site) if hasattr(schema, "site_pk") else "SITE"
+    site_pk = schema.site_pk(site)
 
     def article_pk(slug: str) -> str:
-        try:
-            return str(schema.article_pk(site, slug))  # type: ignore[call-arg]
-        except TypeError:
-            return str(schema.article_pk(slug))  # type: ignore[call-arg]
+        return schema.article_pk(site, slug)
 
     targets: dict[tuple[str, str], float] = {
         (site_pk, schema.TOTAL): per_day * HISTORY_DAYS,

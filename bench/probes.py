@@ -18,47 +18,198 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
-MODULES = {"boto3": "boto3", "ingest": "ingest.handler", "aggregate": "aggregate.handler", "query": "query.handler"}
 
 # What the stack gives the functions (tracing on, as in the stack); only the table names are made up.
 LAMBDA_ENV = {
     "EVENTS_TABLE": "hitstream-events",
     "STATS_TABLE": "hitstream-stats",
+    "SALTS_TABLE": "hitstream-salts",
+    "SITES": "localhost",
+    "DASHBOARD": "public",
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "hitstream",
     "POWERTOOLS_METRICS_NAMESPACE": "Hitstream",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
-PROBE = (
-    "import sys, time; sys.path.insert(0, {path!r}); t = time.perf_counter(); import {module}; "
-    "print(time.perf_counter() - t)"
-)
 
 
-def cold_imports(runs: int = 5) -> dict[str, Any]:
-    """Median seconds to import each handler module in a fresh interpreter, and its ratio to `import boto3`.
-    Runs are interleaved so that drift in machine load affects all modules alike; one warm-up pass first
-    (it also writes the .pyc files, which a Lambda package would ship)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "HITSTREAM_"))}
-    env.update(LAMBDA_ENV)
-    env["PYTHONDONTWRITEBYTECODE"] = ""
-    times: dict[str, list[float]] = {name: [] for name in MODULES}
-    for i in range(runs + 1):
-        for name, module in MODULES.items():
-            code = PROBE.format(path=str(FUNCTIONS), module=module)
-            out = subprocess.run(
-                [sys.executable, "-c", code], cwd=FUNCTIONS, env=env, capture_output=True, text=True, check=True
-            )
-            if i:
-                times[name].append(float(out.stdout.strip().splitlines()[-1]))
-    med = {name: statistics.median(v) for name, v in times.items()}
-    ratios = {name: med[name] / med["boto3"] for name in MODULES if name != "boto3"}
+COLD_CHILD = r"""
+import io, json, os, sys, time
+sys.path.insert(0, {path!r})
+spec = json.loads(open({spec!r}).read())
+
+class Context:
+    function_name = "hitstream-" + spec["name"]
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + function_name
+    aws_request_id = "bench"
+    def get_remaining_time_in_millis(self):
+        return 10000
+
+t0 = time.perf_counter()
+if spec["module"] == "boto3":
+    import boto3
+    out = {{"import": time.perf_counter() - t0, "first": time.perf_counter() - t0, "logs": []}}
+else:
+    mod = __import__(spec["module"], fromlist=["lambda_handler"])
+    t1 = time.perf_counter()
+    real, logs, statuses = sys.stdout, [], []
+    for i, event in enumerate(spec["events"]):
+        sys.stdout = buf = io.StringIO()
+        try:
+            res = mod.lambda_handler(event, Context())
+        finally:
+            sys.stdout = real
+        if i == 0:
+            t2 = time.perf_counter()
+        statuses.append(res.get("statusCode") if isinstance(res, dict) else None)
+        logs.append(buf.getvalue())
+    out = {{"import": t1 - t0, "first": t2 - t0, "logs": logs, "statuses": statuses}}
+print("BENCH-RESULT " + json.dumps(out))
+"""
+
+# Lambda's own lines per invocation in the text log format the stack uses (START, END, REPORT), and
+# CloudWatch Logs' 26-byte overhead per event: a stated model (the handlers' own lines are measured).
+PLATFORM_LOG_BYTES = 80 + 60 + 190 + 3 * 26
+LOG_EVENT_OVERHEAD = 26
+
+
+def cold_start(
+    events: dict[str, list[dict[str, Any]]], runs: int = 5, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Per function, in fresh interpreters: `import <handler>` plus its first request (client creation, bot
+    list, salt, the DynamoDB calls against a local moto server over loopback), against `import boto3`.
+    Interleaved, median of `runs` after a warm-up pass. The further events of each run measure the log bytes
+    a warm invocation writes (Powertools JSON lines and EMF metrics), and the metrics it emits."""
+    import logging
+    import tempfile
+
+    import boto3
+    from hitstream import schema
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines on the bench's stdout
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        db.create_table(**schema.events_table_definition(LAMBDA_ENV["EVENTS_TABLE"]))
+        db.create_table(**schema.stats_table_definition(LAMBDA_ENV["STATS_TABLE"]))
+        db.create_table(**schema.salts_table_definition(LAMBDA_ENV["SALTS_TABLE"]))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "HITSTREAM_", "AWS_"))}
+        env.update(LAMBDA_ENV)
+        env.update(env_extra or {})
+        env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
+        env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+        env["PYTHONDONTWRITEBYTECODE"] = ""
+        names = ["boto3", *events]
+        times: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
+        logs: dict[str, list[str]] = {}
+        statuses: dict[str, list[Any]] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(runs + 1):
+                for name in names:
+                    spec_path = Path(tmp) / f"{name}.json"
+                    module = "boto3" if name == "boto3" else f"{name}.handler"
+                    spec_path.write_text(json.dumps({"name": name, "module": module, "events": events.get(name, [])}))
+                    code = COLD_CHILD.format(path=str(FUNCTIONS), spec=str(spec_path))
+                    out = subprocess.run(
+                        [sys.executable, "-c", code], cwd=FUNCTIONS, env=env, capture_output=True, text=True
+                    )
+                    line = [x for x in out.stdout.splitlines() if x.startswith("BENCH-RESULT ")]
+                    if not line:
+                        raise RuntimeError(f"cold start probe for {name} failed: {out.stderr[-2000:]}")
+                    result = json.loads(line[-1].split(" ", 1)[1])
+                    if i:
+                        times[name].append((result["import"], result["first"]))
+                    logs[name], statuses[name] = result["logs"], result.get("statuses", [])
+    finally:
+        server.stop()
+    med = {n: (statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)) for n, v in times.items()}
+    boto = med["boto3"][0]
+    ratios = {n: med[n][1] / boto for n in events}
+    warm_logs = {n: [x for x in v[1:]] or v for n, v in logs.items() if n != "boto3"}
     return {
-        "seconds": med,
+        "seconds_import": {n: m[0] for n, m in med.items()},
+        "seconds_first_request": {n: m[1] for n, m in med.items()},
         "ratio": ratios,
+        "import_ratio": {n: med[n][0] / boto for n in events},
         "max_ratio": max(ratios.values()),
         "runs": runs,
+        "statuses": statuses,
+        "log_bytes_per_invocation": {n: _log_bytes(v) for n, v in warm_logs.items()},
+        "log_bytes_first_invocation": {n: _log_bytes(v[:1]) for n, v in logs.items() if n != "boto3"},
+        "metrics": sorted({m for v in warm_logs.values() for m in _emf_metrics(v)}),
+        "metrics_cold": sorted({m for n, v in logs.items() if n != "boto3" for m in _emf_metrics(v[:1])}),
+    }
+
+
+def _log_bytes(outputs: list[str]) -> float:
+    """Mean bytes CloudWatch Logs ingests per invocation: the handler's lines (each + overhead) + Lambda's."""
+    if not outputs:
+        return float(PLATFORM_LOG_BYTES)
+    total = 0
+    for text in outputs:
+        lines = [x for x in text.splitlines() if x.strip()]
+        total += sum(len(x.encode()) + LOG_EVENT_OVERHEAD for x in lines)
+    return total / len(outputs) + PLATFORM_LOG_BYTES
+
+
+def _emf_metrics(outputs: list[str]) -> set[str]:
+    """Distinct CloudWatch metrics (name + dimension values) in the EMF blobs the handlers printed."""
+    out: set[str] = set()
+    for text in outputs:
+        for line in text.splitlines():
+            try:
+                blob = json.loads(line)
+            except ValueError:
+                continue
+            meta = blob.get("_aws") if isinstance(blob, dict) else None
+            if not meta:
+                continue
+            for directive in meta.get("CloudWatchMetrics", []):
+                for dims in directive.get("Dimensions", []):
+                    dim = ",".join(f"{d}={blob.get(d)}" for d in dims)
+                    for metric in directive.get("Metrics", []):
+                        out.add(f"{directive.get('Namespace')}:{metric['Name']}[{dim}]")
+    return out
+
+
+def synth_facts() -> dict[str, Any]:
+    """Alarms, function memory sizes and stream windows from the synthesized template (offline `app.py`)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CDK_OUTDIR": tmp, "CDK_CONTEXT_JSON": json.dumps({"sites": "example.com"})}
+        env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+        out = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+        templates = list(Path(tmp).glob("*.template.json"))
+        if out.returncode or not templates:
+            raise RuntimeError(f"synth failed: {out.stderr[-2000:]}")
+        template = json.loads(templates[0].read_text())
+    resources = template["Resources"].values()
+    memory = {}
+    for r in resources:
+        if r["Type"] == "AWS::Lambda::Function":
+            handler = str(r["Properties"].get("Handler", ""))
+            memory[handler.split(".")[0]] = int(r["Properties"].get("MemorySize", 128))
+    esm = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    return {
+        "alarms": sum(1 for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"),
+        "memory_mb": memory,
+        "esm": {k: esm[0].get(k) for k in ("BatchSize", "MaximumBatchingWindowInSeconds", "TumblingWindowInSeconds")}
+        if esm
+        else {},
+        "billing": sorted(
+            {
+                str(r["Properties"].get("BillingMode", "PROVISIONED"))
+                for r in resources
+                if r["Type"] == "AWS::DynamoDB::Table"
+            }
+        ),
     }
 
 
