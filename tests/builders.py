@@ -106,13 +106,20 @@ def stream_record(
     }
 
 
-def stream_event(records: list[dict[str, Any]], shard: str = "shardId-00000000000000000001-aaaa") -> dict[str, Any]:
+def stream_event(
+    records: list[dict[str, Any]],
+    shard: str = "shardId-00000000000000000001-aaaa",
+    *,
+    state: dict[str, Any] | None = None,
+    final: bool = True,
+) -> dict[str, Any]:
+    """A tumbling-window invocation; by default the window's final one, which writes what it folds."""
     return {
         "Records": records,
         "shardId": shard,
         "eventSourceARN": records[0]["eventSourceARN"] if records else "",
         "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"},
-        "state": {},
-        "isFinalInvokeForWindow": False,
+        "state": state or {},
+        "isFinalInvokeForWindow": final,
         "isWindowTerminatedEarly": False,
     }

@@ -94,6 +94,7 @@ class Backend:
         redelivery_rate: float = 0.0,
         seed: int | None = None,
         env: dict[str, str] | None = None,
+        window_s: float | None = None,
         policies: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         prepare_environment(env)
@@ -147,6 +148,7 @@ class Backend:
             retry_attempts=schema.STREAM_RETRY_ATTEMPTS,
             redelivery_rate=redelivery_rate,
             rng=random.Random(rng.random()),
+            window_s=window_s,
         )
 
     def close(self) -> None:
@@ -200,8 +202,10 @@ class Backend:
         key = repr(sorted(record["dynamodb"]["Keys"].items())).encode()
         return self.virtual_shards[zlib.crc32(key) % len(self.virtual_shards)]
 
-    def settle(self) -> None:
-        """Read the stream and deliver everything pending (one thread at a time: the poller, snapshots)."""
+    def settle(self, force: bool = True) -> None:
+        """Read the stream, deliver everything pending and close the windows that are due (all of them when
+        forced, as tests and snapshots want). One thread at a time: the poller, snapshots."""
         with self.lock:
             while self.read_stream() or not self.esm.idle():
                 self.esm.drain()
+            self.esm.close_windows(force=force)

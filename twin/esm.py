@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ class Shard:
     shard_id: str
     pending: deque[dict[str, Any]] = field(default_factory=deque)
     attempts: dict[str, int] = field(default_factory=dict)  # sequence number -> failed deliveries
+    state: dict[str, Any] = field(default_factory=dict)  # the tumbling window's state, as the handler returned it
+    window_end: float | None = None  # when the open window's final invocation is due
+    final_failures: int = 0
 
 
 @dataclass
@@ -47,6 +51,8 @@ class EventSourceMapping:
     dlq: list[dict[str, Any]] = field(default_factory=list)
     shards: dict[str, Shard] = field(default_factory=dict)
     invocations: int = 0
+    window_s: float | None = None  # None: every invocation is its window's final one (writes at once)
+    clock: Callable[[], float] = time.monotonic
 
     def put(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         shard = self.shards.setdefault(shard_id, Shard(shard_id))
@@ -54,6 +60,29 @@ class EventSourceMapping:
 
     def idle(self) -> bool:
         return all(not s.pending for s in self.shards.values())
+
+    def open_windows(self) -> bool:
+        return any(s.state for s in self.shards.values())
+
+    def close_windows(self, force: bool = False) -> None:
+        """The final invocation of every window that is due (all open ones when forced): it writes the state.
+        A failed final invocation is retried, as Lambda does, up to the retry budget; then the DLQ."""
+        now = self.clock()
+        for shard in list(self.shards.values()):
+            if not shard.state or not (force or (shard.window_end is not None and now >= shard.window_end)):
+                continue
+            while True:
+                try:
+                    self._invoke(shard, [], final=True)
+                    break
+                except Exception:  # noqa: BLE001 - a function error, as Lambda sees it: the window is retried
+                    shard.final_failures += 1
+                    log.warning("aggregate function error on a window's final invocation")
+                    if shard.final_failures > self.retry_attempts:
+                        self.dlq.append({"shardId": shard.shard_id, "window": True, "records": shard.state.get("n", 0)})
+                        log.error("a window's records were sent to the on-failure destination")
+                        break
+            shard.state, shard.window_end, shard.final_failures = {}, None, 0
 
     def pump(self, shard_id: str) -> bool:
         """Deliver one batch of a shard (with its retries); returns whether anything was delivered."""
@@ -70,18 +99,23 @@ class EventSourceMapping:
             ready = [sid for sid, s in self.shards.items() if s.pending]
             self.pump(order(ready) if order else ready[0])
 
-    def _invoke(self, shard: Shard, batch: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def _invoke(self, shard: Shard, batch: list[dict[str, Any]], final: bool = False) -> dict[str, Any] | None:
         self.invocations += 1
         event = {
             "Records": batch,
             "shardId": shard.shard_id,
             "eventSourceARN": self.stream_arn,
             "window": {"start": "1970-01-01T00:00:00Z", "end": "1970-01-01T00:01:00Z"},
-            "state": {},
-            "isFinalInvokeForWindow": False,
+            "state": dict(shard.state),
+            "isFinalInvokeForWindow": final or self.window_s is None,
             "isWindowTerminatedEarly": False,
         }
-        return self.handler(event)
+        response = self.handler(event)
+        if not final and self.window_s is not None and response is not None:
+            if not shard.state and response.get("state"):
+                shard.window_end = self.clock() + self.window_s
+            shard.state = response.get("state") or {}
+        return response
 
     def _deliver(self, shard: Shard, batch: list[dict[str, Any]]) -> None:
         todo: deque[list[dict[str, Any]]] = deque([batch])
@@ -109,7 +143,10 @@ class EventSourceMapping:
                 shard.pending.popleft()
                 shard.attempts.pop(record["dynamodb"]["SequenceNumber"], None)
             if done and self.redelivery_rate and self.rng.random() < self.redelivery_rate:
+                kept = dict(shard.state)
                 self._invoke(shard, done)  # a duplicate delivery: its outcome does not move the checkpoint
+                if self.window_s is not None and self.rng.random() < 0.5:
+                    shard.state = kept  # ... nor, sometimes, the window's state
             if positions:
                 rest = part[min(positions) :]
                 if not self._count_failure(shard, rest):

@@ -349,7 +349,7 @@ class Poller(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.backend.settle()
+                self.backend.settle(force=False)
             except Exception:
                 log.exception("stream poller error")
             self.stopping.wait(self.interval)

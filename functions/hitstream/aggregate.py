@@ -54,6 +54,11 @@ NEW_PER_WRITE = 10  # new values per dimension per write, so conditions stay wel
 KNOWN_ITEMS = 20_000  # per container: which breakdown values and fences an item holds, from its last write
 
 
+class WindowOverlap(RuntimeError):
+    """An item's fence falls inside a window's records: some came again after their window was written.
+    Never silently: the batch fails, is retried, and in the end goes to the DLQ for `make recompute`."""
+
+
 class PoisonRecord(ValueError):
     """A stream record that can never be folded (malformed image); it goes to the on-failure destination."""
 
@@ -106,6 +111,7 @@ class Counter:
     rank: str | None = None
     slug: str | None = None
     parts: list[tuple[str, Delta]] = field(default_factory=list)
+    spans: dict[str, str] = field(default_factory=dict)  # a window's collapsed part: its first seq -> its last
 
 
 def seq_key(seq: str) -> str:
@@ -277,6 +283,9 @@ class Batch:
             if known is not None:
                 stored = bytes(known.get(self.fence, {}).get("B", b""))
                 seen = fence_parts(stored)[0]
+                for first, last in counter.spans.items():
+                    if seq_bytes(first) <= seen < seq_bytes(last):
+                        raise WindowOverlap(f"{counter.pk}/{counter.sk}: a window's records are partly in already")
                 parts = [(seq, d) for seq, d in parts if seq_bytes(seq) > seen]
                 if not parts:
                     self._rank(counter, known)
@@ -502,6 +511,73 @@ def merge(site: dict[tuple[str, str], Counter], extra: list[Counter]) -> list[Co
     return list(site.values())
 
 
+@dataclass
+class Window:
+    """A tumbling window's deltas, carried between invocations in Lambda's `state` and written once, at its end.
+
+    Each counter's records collapse into one part keyed by the first of them: all of a window's records reach
+    the table in the same write of each item, so an item's fence is either below a window's first record or
+    at or above its last, and the part is wholly in or wholly out. `last` is the highest record folded in;
+    anything at or below it that comes again (a redelivery) is already here, or was written with an earlier
+    window, and is dropped.
+    """
+
+    last: str = ""  # seq_key
+    time: int = 0
+    counters: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    records: int = 0
+
+    @classmethod
+    def load(cls, state: dict[str, Any] | None) -> Window:
+        if not state or state.get("v") != 1:
+            return cls()
+        window = cls(last=str(state["last"]), time=int(state["t"]), records=int(state.get("n", 0)))
+        for pk, sk, rank, slug, first, last, hits, visitors, likes, pairs in state["c"]:
+            delta = Delta(hits=hits, visitors=visitors, likes=likes)
+            delta.breakdown = {(code, value): [v, h] for code, value, v, h in pairs}
+            window.counters[(pk, sk)] = Counter(pk, sk, rank, slug, [(first, delta)], {first: last})
+        return window
+
+    def dump(self) -> dict[str, Any]:
+        if not self.counters:
+            return {}
+        rows = []
+        for (pk, sk), counter in self.counters.items():
+            ((first, d),) = counter.parts
+            pairs = [[code, value, v, h] for (code, value), (v, h) in d.breakdown.items()]
+            last = counter.spans[first]
+            rows.append([pk, sk, counter.rank, counter.slug, first, last, d.hits, d.visitors, d.likes, pairs])
+        return {"v": 1, "last": self.last, "t": self.time, "n": self.records, "c": rows}
+
+    def fresh(self, events: list[Event]) -> list[Event]:
+        return [e for e in events if not self.last or seq_bytes(e.seq) > seq_bytes(self.last)]
+
+    def add(self, events: list[Event]) -> None:
+        """Fold records into the window (no writes)."""
+        if not events:
+            return
+        articles, site = fold(events)
+        for key, counter in [*articles.items(), *site.items()]:
+            total = Delta()
+            for _seq, d in counter.parts:
+                total.add(d)
+            first, last = counter.parts[0][0], counter.parts[-1][0]
+            held = self.counters.get(key)
+            if held is None:
+                self.counters[key] = Counter(counter.pk, counter.sk, counter.rank, counter.slug, [(first, total)])
+                self.counters[key].spans[first] = last
+            else:
+                held.parts[0][1].add(total)
+                held.spans[held.parts[0][0]] = last
+        self.last = (
+            max((e.seq for e in events), key=seq_bytes)
+            if not self.last
+            else max([self.last, *(e.seq for e in events)], key=seq_bytes)
+        )
+        self.time = max(self.time, *(e.time for e in events))
+        self.records += len(events)
+
+
 def apply_batch(
     events: list[Event],
     shard: str,
@@ -510,21 +586,32 @@ def apply_batch(
     *,
     write: Callable[..., Any] | None = None,
     concurrency: int = 1,
+    window: Window | None = None,
 ) -> int:
-    """Fold and write a shard's records; returns the number of counter writes attempted. Raises on a failed write."""
-    if not events:
+    """Fold and write a shard's records (and a window's carried deltas); returns the number of counter writes
+    attempted. Raises on a failed write."""
+    carried = window.counters if window is not None else {}
+    if not events and not carried:
         return 0
+    last = seq_key(last_seq)
+    if window is not None and window.last and seq_bytes(window.last) > seq_bytes(last):
+        last = window.last
     batch = Batch(
         shard=shard,
-        last_seq=seq_key(last_seq),
-        time=max(e.time for e in events) or int(time.time()),
+        last_seq=last,
+        time=max([e.time for e in events] + [window.time if window else 0]) or int(time.time()),
         table=table,
         write=write or clients.dynamodb().update_item,
     )
     articles, site = fold(events)
+    for key, counter in carried.items():
+        into = articles if counter.slug is not None else site
+        target = into.setdefault(key, Counter(counter.pk, counter.sk, counter.rank, counter.slug))
+        target.parts = sorted([*counter.parts, *target.parts], key=lambda p: seq_bytes(p[0]))
+        target.spans.update(counter.spans)
     run = _runner(concurrency)
     items = run(batch.apply, list(articles.values()))
-    seqs = {e.seq for e in events}
+    seqs = {e.seq for e in events} | {c.parts[0][0] for c in carried.values()}
     site_counters = merge(site, births(shard, seqs, articles, items))
     run(batch.apply, site_counters)
     return len(articles) + len(site_counters)

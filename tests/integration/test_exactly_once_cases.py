@@ -148,7 +148,7 @@ def test_fences_of_shards_silent_longer_than_stream_retention_are_pruned(twin):
     new = stream_record(
         {**image("a", DAY, hits=1, views={"a"}), "pk": {"S": f"{DAY}#w"}},
         seq=7,
-        created=1_700_000_000 + aggregate.FENCE_KEEP_S + 60,
+        created=1_700_000_000 + aggregate.FENCE_KEEP_S + 2 * 3600,
     )
     deliver(twin, [new], SHARD_B)
     item = clients.dynamodb().get_item(TableName=table, Key={"pk": {"S": "S#localhost"}, "sk": {"S": "TOTAL"}})["Item"]

@@ -37,6 +37,8 @@ def scenario(draw: st.DrawFn) -> dict:
         "redelivery_rate": draw(st.sampled_from([0.0, 0.3, 0.6])),
         "seed": draw(st.integers(0, 2**16)),
         "shard_order": draw(st.lists(st.integers(0, 5), min_size=1, max_size=20)),
+        # None: every invocation writes; 0: a window closes at each settle point; 3600: one window for all
+        "window_s": draw(st.sampled_from([None, 0.0, 3600.0])),
     }
 
 
@@ -58,8 +60,10 @@ def run(backend: Backend, s: dict) -> tuple[Twin, Model]:
         if i in s["settle_points"]:
             backend.read_stream()
             backend.esm.drain(order)
+            backend.esm.close_windows()
     while backend.read_stream() or not backend.esm.idle():
         backend.esm.drain(order)
+    backend.esm.close_windows(force=True)
     assert backend.esm.dlq == []
     return Twin(backend), Model(accepted)
 
@@ -74,6 +78,7 @@ def test_counts_are_exact_under_faults_redelivery_and_interleaving(s: dict) -> N
         fault_rate=s["fault_rate"],
         redelivery_rate=s["redelivery_rate"],
         seed=s["seed"],
+        window_s=s["window_s"],
     )
     try:
         twin, model = run(backend, s)
