@@ -91,17 +91,15 @@ class Pipeline(Construct):
                 filters=[{"pattern": json.dumps(schema.STREAM_FILTER_PATTERN)}],
             )
         )
-        # Hook for a daily all-time rollup: wired only once hitstream.schema declares its schedule.
-        schedule = getattr(schema, "ROLLUP_SCHEDULE", None)
-        if schedule:
-            events.Rule(
-                self,
-                "Rollup",
-                description="hitstream: daily rollup",
-                schedule=events.Schedule.expression(schedule),
-                targets=[
-                    targets.LambdaFunction(
-                        self.aggregate, event=events.RuleTargetInput.from_object({"rollup": True}), retry_attempts=2
-                    )
-                ],
-            )
+        # Salts go 48 h after their day began even on days without a hit: the ingest deletes them daily.
+        events.Rule(
+            self,
+            "SaltPurge",
+            description="hitstream: delete the visitor-hash salts of the days before yesterday",
+            schedule=events.Schedule.expression(schema.SALT_PURGE_SCHEDULE),
+            targets=[
+                targets.LambdaFunction(
+                    self.ingest, event=events.RuleTargetInput.from_object({"purge_salts": True}), retry_attempts=2
+                )
+            ],
+        )

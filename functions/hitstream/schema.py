@@ -46,6 +46,7 @@ STREAM_FILTER_PATTERN: dict[str, Any] = {"eventName": ["INSERT", "MODIFY"]}
 STREAM_BATCH_SIZE = 5000  # big batches fold more hits into each counter write (docs/benchmarks.md)
 STREAM_RETRY_ATTEMPTS = 10
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
+SALT_PURGE_SCHEDULE = "cron(5 0 * * ? *)"  # daily, 00:05 UTC
 DEFAULT_FRESHNESS_S = 60  # how long counts may lag on AWS (CDK context freshnessSeconds, 5-900)
 MIN_FRESHNESS_S, MAX_FRESHNESS_S = 5, 900
 

@@ -54,13 +54,17 @@ def salt_for(day: str, table: str, ttl_hours: int = 48) -> bytes:
     return salt
 
 
-def purge_expired(day: str, table: str) -> None:
-    """Delete the salts of the days before yesterday: 48 h after its day began, a salt is gone."""
+def purge_expired(day: str, table: str) -> list[str]:
+    """Delete the salts of the days before yesterday: 48 h after its day began, a salt is gone. Run by the first
+    ingest of each day and by a daily schedule (for days without traffic). Returns the days looked at."""
     db: Any = clients.dynamodb()
     first = dt.date.fromisoformat(day)
+    gone = []
     for back in range(2, 2 + PURGE_BACK_DAYS):
         old = (first - dt.timedelta(days=back)).isoformat()
         db.delete_item(TableName=table, Key={PK: {"S": SALT}, SK: {"S": old}})
+        gone.append(old)
+    return gone
 
 
 def forget_salts() -> None:

@@ -1,9 +1,11 @@
 """Ingest Lambda: POST /statistics/{slug}/hits and /likes."""
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from hitstream import days, visitors
 from hitstream.api import resolver
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
@@ -18,4 +20,8 @@ app.include_router(router)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("purge_salts") is True:  # the daily schedule (stacks/pipeline.py); no HTTP event has this key
+        return {
+            "purged": visitors.purge_expired(days.today(time.time()), settings().salts_table or settings().stats_table)
+        }
     return app.resolve(event, context)

@@ -174,3 +174,17 @@ def test_running_twin_logs_no_user_agent_at_debug(tmp_path: Path) -> None:
     assert "DEBUG" in output or "debug" in output.lower(), output[-2000:]
     for needle in [MARKER, VISITORS[0][0], *[ua for _, ua in VISITORS]]:
         assert needle not in output, f"{needle!r} in the twin's output"
+
+
+def test_the_daily_schedule_deletes_salts_on_days_without_hits(twin: Twin) -> None:
+    today = days.today(time.time())
+    table = twin.backend.settings.salts_table
+    db = boto3.client("dynamodb")
+    for back in (0, 1, 2, 5):
+        old = (dt.date.fromisoformat(today) - dt.timedelta(days=back)).isoformat()
+        db.put_item(TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": old}, "v": {"B": b"x" * 32}})
+    assert twin.backend.invoke("ingest", {"purge_salts": True})["purged"][0] == (
+        dt.date.fromisoformat(today) - dt.timedelta(days=2)
+    ).isoformat()
+    kept = sorted(i["sk"]["S"] for i in scan_all()[table])
+    assert kept == sorted((dt.date.fromisoformat(today) - dt.timedelta(days=b)).isoformat() for b in (0, 1))

@@ -491,3 +491,12 @@ def test_app_gives_the_stack_the_cli_region_so_the_guard_runs(tmp_path: Any) -> 
     done = subprocess.run([sys.executable, "app.py"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "-c wafRateLimit needs the stack in us-east-1, not eu-west-1" in done.stderr
+
+
+def test_a_daily_schedule_makes_the_ingest_delete_expired_salts(template: Template) -> None:
+    rule = template.find_resources("AWS::Events::Rule")
+    ((_, props),) = ((k, r["Properties"]) for k, r in rule.items())
+    assert props["ScheduleExpression"] == "cron(5 0 * * ? *)"
+    ((target,),) = [props["Targets"]]
+    assert json.loads(target["Input"]) == {"purge_salts": True}
+    assert "Ingest" in target["Arn"]["Fn::GetAtt"][0]
