@@ -183,8 +183,9 @@ def test_the_daily_schedule_deletes_salts_on_days_without_hits(twin: Twin) -> No
     for back in (0, 1, 2, 5):
         old = (dt.date.fromisoformat(today) - dt.timedelta(days=back)).isoformat()
         db.put_item(TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": old}, "v": {"B": b"x" * 32}})
-    assert twin.backend.invoke("ingest", {"purge_salts": True})["purged"][0] == (
-        dt.date.fromisoformat(today) - dt.timedelta(days=2)
-    ).isoformat()
+    assert (
+        twin.backend.invoke("ingest", {"purge_salts": True})["purged"][0]
+        == (dt.date.fromisoformat(today) - dt.timedelta(days=2)).isoformat()
+    )
     kept = sorted(i["sk"]["S"] for i in scan_all()[table])
     assert kept == sorted((dt.date.fromisoformat(today) - dt.timedelta(days=b)).isoformat() for b in (0, 1))
