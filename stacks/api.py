@@ -86,7 +86,7 @@ class Api(Construct):
                 auth_type=lambda_.FunctionUrlAuthType.NONE,
                 cors=lambda_.FunctionUrlCorsOptions(
                     allowed_origins=allowed_origins,
-                    allowed_methods=[lambda_.HttpMethod.POST],
+                    allowed_methods=[lambda_.HttpMethod.POST, lambda_.HttpMethod.GET],  # hits; beacon.js, counters
                     allowed_headers=["content-type"],
                     allow_credentials=False,
                     max_age=Duration.minutes(10),

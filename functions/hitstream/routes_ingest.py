@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from . import bots, ingest, sites, slugs
+from . import assets, bots, ingest, sites, slugs
 from .api import BadRequest
 from .config import Settings, settings
 from .observability import metrics
@@ -150,6 +150,27 @@ _RESPONSES: dict[int, Any] = {
     400: {"description": "Invalid slug, unknown site, or a body that is not a JSON object of at most 4 KiB"},
     415: {"description": "Content type other than application/json or text/plain"},
 }
+
+
+# With `-c ingestEndpoint=functionUrl` pages load the beacon from the ingest's own URL, so that its hits go there
+# (no API Gateway request fee). The URL then also serves the script and the public all-time totals that on-page
+# counters read; everything else stays on the API.
+@router.get("/beacon.js", include_in_schema=False)
+def beacon_script() -> Response[str]:
+    return assets.beacon()
+
+
+@router.get("/statistics/<slug>", include_in_schema=False)
+def article_totals(slug: str) -> dict[str, Any]:
+    if not slugs.is_valid(slug):
+        raise BadRequest(f"slug must match {slugs.SLUG_PATTERN}")
+    event: APIGatewayProxyEventV2 = router.current_event  # type: ignore[assignment]
+    params = event.query_string_parameters or {}
+    if set(params) - {"site"}:
+        raise BadRequest("this endpoint serves all-time totals only; ask the API for ranges and breakdowns")
+    cfg = settings()
+    counts = Reader(cfg.stats_table).article(request_site(event, cfg), slug)
+    return {name: counts[name] for name in ("slug", "hits", "visitors", "likes")}
 
 
 @router.post("/statistics/<slug>/hits", summary="Record a page view", responses=_RESPONSES, tags=["ingest"])

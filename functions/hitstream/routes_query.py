@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from functools import cache, lru_cache
-from pathlib import Path as FilePath
+from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,7 +18,6 @@ from .query import Range, Reader
 from .schema import DIMENSIONS
 from .slugs import SLUG_PATTERN
 
-STATIC = FilePath(__file__).parent / "static"
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 router = Router()
@@ -120,11 +118,6 @@ def list_sites() -> dict[str, Any]:
     return {"sites": _reader().sites(settings().sites)}
 
 
-@cache
-def _asset(name: str) -> str:
-    return (STATIC / name).read_text()
-
-
 # The dashboard loads only its own files and talks only to its own origin: no inline code, no CDN.
 DASHBOARD_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -132,9 +125,7 @@ DASHBOARD_CSP = (
 )
 
 
-def _static(name: str, content_type: str, max_age: int = 300, extra: dict[str, str] | None = None) -> Response[str]:
-    headers = {"Cache-Control": f"public, max-age={max_age}", "X-Content-Type-Options": "nosniff", **(extra or {})}
-    return Response(status_code=200, content_type=content_type, body=_asset(name), headers=headers)
+_static = assets.static
 
 
 @router.get("/", summary="The dashboard (HTML)", tags=["pages"])
@@ -145,7 +136,7 @@ def dashboard() -> Response[str]:
 
 @router.get("/beacon.js", summary="The tracking script (JavaScript)", tags=["pages"])
 def beacon() -> Response[str]:
-    return assets.compressible(_static(assets.BEACON, "text/javascript; charset=utf-8"))
+    return assets.beacon()
 
 
 @router.get("/static/<name>", include_in_schema=False)

@@ -380,7 +380,7 @@ def test_function_url_ingest_replaces_the_post_routes() -> None:
     assert url["Properties"]["Cors"] == {
         "AllowCredentials": False,
         "AllowHeaders": ["content-type"],
-        "AllowMethods": ["POST"],
+        "AllowMethods": ["POST", "GET"],
         "AllowOrigins": SITE_ORIGINS,
         "MaxAge": 600,
     }
