@@ -54,11 +54,11 @@ lint: $(DEV_STAMP) ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, ORIGINS (README Deploy).
+# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, ORIGINS, ARTICLES (README Deploy).
 # The CLI and jsii run on the Node 22 pinned in package.json (the pinned CLI calls Node 20 end-of-life).
 CDK_CONTEXT = $(if $(SITES),-c sites=$(SITES)) $(if $(DASHBOARD),-c dashboard=$(DASHBOARD)) \
 	$(if $(FRESHNESS),-c freshnessSeconds=$(FRESHNESS)) $(if $(INGEST_ENDPOINT),-c ingestEndpoint=$(INGEST_ENDPOINT)) \
-	$(if $(ORIGINS),-c allowedOrigins=$(ORIGINS))
+	$(if $(ORIGINS),-c allowedOrigins=$(ORIGINS)) $(if $(ARTICLES),-c 'articles=$(ARTICLES)')
 CDK_RUN = PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(CDK)
 
 synth: $(DEV_STAMP) $(CDK) ## cdk synth SITES=a.example,b.example: offline, no docker, cdk-nag; prints the bundled versions

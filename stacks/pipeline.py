@@ -44,6 +44,8 @@ class Pipeline(Construct):
             "FRESHNESS_SECONDS": str(settings.freshness_s),
             "EVENT_TTL_DAYS": str(c.EVENT_TTL_DAYS),
         }
+        if settings.articles:
+            env["ARTICLES"] = settings.articles
 
         def function(name: str, memory_mb: int, timeout: Duration) -> lambda_.Function:
             return python_function(

@@ -7,7 +7,7 @@ from typing import Any
 
 from constructs import Node
 from hitstream import schema
-from hitstream.config import DASHBOARD_MODES, ConfigError, parse_sites
+from hitstream.config import DASHBOARD_MODES, ConfigError, parse_articles, parse_sites
 
 from stacks import constants as c
 
@@ -29,6 +29,7 @@ class DeploySettings:
     throttle_burst: int
     waf_rate_limit: int | None
     alarm_email: str | None
+    articles: str = ""
 
 
 def _listed(value: Any) -> list[str]:
@@ -88,4 +89,12 @@ def from_context(node: Node) -> DeploySettings:
         throttle_burst=_int(node, "throttleBurst", c.DEFAULT_THROTTLE_BURST, 1, 5_000),
         waf_rate_limit=_int(node, "wafRateLimit", 0, 10, 2_000_000_000) if waf not in (None, "") else None,
         alarm_email=node.try_get_context("alarmEmail") or None,
+        articles=_articles(node.try_get_context("articles")),
     )
+
+
+def _articles(value: Any) -> str:
+    try:
+        return parse_articles(str(value or ""))
+    except ConfigError as exc:
+        raise ContextError(f"-c articles: {exc}") from None

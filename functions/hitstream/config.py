@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ class Settings:
     event_ttl_days: int = 30
     salt_ttl_hours: int = 48
     freshness_s: int = 60
+    articles: str = ""  # optional regex every counted slug must fully match (keeps junk slugs out of top lists)
     edge_secret: str = ""  # set when CloudFront + WAF front the API (stacks/edge.py)
 
     @property
@@ -81,6 +83,17 @@ def parse_sites(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def parse_articles(raw: str) -> str:
+    """The owner's pattern of real article slugs (a regular expression, matched against the whole slug)."""
+    pattern = raw.strip()
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"ARTICLES is not a regular expression: {exc}") from exc
+    return pattern
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     # Unset (the local twin): localhost on any port. Set, even empty (the stack): exactly the listed origins.
@@ -95,5 +108,6 @@ def settings() -> Settings:
         salts_table=os.environ.get("SALTS_TABLE", "").strip(),
         event_ttl_days=_int("EVENT_TTL_DAYS", 30, 1, 365),
         freshness_s=_int("FRESHNESS_SECONDS", 60, 1, 900),
+        articles=parse_articles(os.environ.get("ARTICLES", "")),
         edge_secret=os.environ.get("EDGE_ORIGIN_SECRET", ""),
     )

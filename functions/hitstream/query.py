@@ -33,6 +33,8 @@ MAX_INDEX_PAGES = 60
 
 def max_exact(n: int) -> int:
     return 2 * n + 10
+
+
 PAIR = 10**12  # breakdown pairs: visitors * PAIR + hits (aggregate.PAIR)
 
 

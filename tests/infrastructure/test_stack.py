@@ -500,3 +500,13 @@ def test_a_daily_schedule_makes_the_ingest_delete_expired_salts(template: Templa
     ((target,),) = [props["Targets"]]
     assert json.loads(target["Input"]) == {"purge_salts": True}
     assert "Ingest" in target["Arn"]["Fn::GetAtt"][0]
+
+
+def test_an_articles_pattern_reaches_the_functions_and_a_bad_one_stops_synth() -> None:
+    template = Template.from_stack(synth("Articles", articles=r"20[0-9]{2}-[a-z0-9-]+"))
+    envs = [
+        f["Properties"]["Environment"]["Variables"] for f in template.find_resources("AWS::Lambda::Function").values()
+    ]
+    assert {e.get("ARTICLES") for e in envs} == {r"20[0-9]{2}-[a-z0-9-]+"}
+    with pytest.raises(ValueError, match="articles"):
+        synth("BadArticles", articles="(unclosed")

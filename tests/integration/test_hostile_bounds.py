@@ -256,3 +256,27 @@ def test_random_redelivery_orders_count_exactly_once(twin: Twin) -> None:
         expect = sum(1 for j in range(60) if j % 7 == i)
         assert twin.get(get(f"/statistics/s{i}"))[1]["hits"] == expect
     assert twin.get(get("/statistics"))[1]["hits"] == 60
+
+
+def test_an_owner_pattern_keeps_junk_slugs_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARTICLES", r"20[0-9]{2}-[a-z0-9-]+")
+    backend = Backend(shards=1, seed=3)
+    try:
+        twin = Twin(backend)
+        assert twin.post(hit("2026-hello-world"))[0] == 202
+        status, body = twin.post(hit("wp-login.php"))
+        assert status == 400 and "articles" in body["error"]
+        assert twin.post(like("junk"))[0] == 400
+        twin.settle()
+        assert twin.get(get("/statistics?top=5"))[1]["top"] == [
+            {"slug": "2026-hello-world", "hits": 1, "visitors": 1, "likes": 0}
+        ]
+    finally:
+        backend.close()
+
+
+def test_a_pattern_that_is_not_a_regex_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hitstream.config import ConfigError, parse_articles
+
+    with pytest.raises(ConfigError, match="ARTICLES"):
+        parse_articles("(unclosed")

@@ -38,9 +38,15 @@ def test_ids_rotate_daily_and_depend_on_ip_and_user_agent(backend):
     a = visitors.salt_for("2026-11-21", table)
     b = visitors.salt_for("2026-11-22", table)
     assert a != b
-    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) != visitors.visitor_id(b, "localhost", "198.51.100.1", DESKTOP_UA)
-    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) != visitors.visitor_id(a, "localhost", "198.51.100.2", DESKTOP_UA)
-    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) == visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA)
+    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) != visitors.visitor_id(
+        b, "localhost", "198.51.100.1", DESKTOP_UA
+    )
+    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) != visitors.visitor_id(
+        a, "localhost", "198.51.100.2", DESKTOP_UA
+    )
+    assert visitors.visitor_id(a, "localhost", "198.51.100.1", DESKTOP_UA) == visitors.visitor_id(
+        a, "localhost", "198.51.100.1", DESKTOP_UA
+    )
 
 
 def test_hits_either_side_of_midnight_land_on_their_own_days(twin):
