@@ -12,13 +12,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from . import assets, bots, ingest, sites, slugs
 from .api import BadRequest
 from .config import Settings, settings
-from .observability import metrics
+from .observability import logger
 from .query import Reader
 
 MAX_BODY_BYTES = 4096
@@ -144,9 +143,10 @@ def _accept(kind: ingest.Kind, slug: str) -> Response[dict[str, Any]]:
             ),
             cfg,
         )
-    metrics.add_metric(
-        name=f"{kind.value.title()}sAccepted" if counted else "BotsDropped", unit=MetricUnit.Count, value=1
-    )
+    # No per-hit custom metric: each metric costs $0.30 a month, more than a small blog's whole write bill, and
+    # the counters already say how many hits came. Only failures are metrics (stream.py), and they cost only in
+    # the hours they happen.
+    logger.debug("beacon", extra={"kind": kind.value, "counted": counted})
     answer: dict[str, Any] = {"accepted": True}
     if fields.get("counts") is True:  # the page shows counters: one request per view instead of two
         counts = Reader(cfg.stats_table).article(site, slug)
@@ -164,16 +164,19 @@ _RESPONSES: dict[int, Any] = {
 # With `-c ingestEndpoint=functionUrl` pages load the beacon from the ingest's own URL, so that its hits go there
 # (no API Gateway request fee). The URL then also serves the script and the public all-time totals that on-page
 # counters read; everything else stays on the API.
-@router.get("/beacon.js", include_in_schema=False)
+url_router = Router()  # only the ingest function includes it; the API document describes these on the query side
+
+
+@url_router.get("/beacon.js", include_in_schema=False)
 def beacon_script() -> Response[str]:
     return assets.beacon()
 
 
-@router.get("/statistics/<slug>", include_in_schema=False)
+@url_router.get("/statistics/<slug>", include_in_schema=False)
 def article_totals(slug: str) -> dict[str, Any]:
     if not slugs.is_valid(slug):
         raise BadRequest(f"slug must match {slugs.SLUG_PATTERN}")
-    event: APIGatewayProxyEventV2 = router.current_event  # type: ignore[assignment]
+    event: APIGatewayProxyEventV2 = url_router.current_event  # type: ignore[assignment]
     params = event.query_string_parameters or {}
     if set(params) - {"site"}:
         raise BadRequest("this endpoint serves all-time totals only; ask the API for ranges and breakdowns")

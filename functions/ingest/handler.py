@@ -9,12 +9,13 @@ from hitstream import days, visitors
 from hitstream.api import resolver
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
-from hitstream.routes_ingest import router
+from hitstream.routes_ingest import router, url_router
 
 settings()  # a missing table name fails the cold start, not the first request
 # See routes_ingest: the hot path validates its slug without pydantic. Its two POST routes are public.
 app = resolver(validation=False, private_reads=False)
 app.include_router(router)
+app.include_router(url_router)  # beacon.js and public totals, for the Function URL
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)

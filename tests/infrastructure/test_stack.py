@@ -510,3 +510,15 @@ def test_an_articles_pattern_reaches_the_functions_and_a_bad_one_stops_synth() -
     assert {e.get("ARTICLES") for e in envs} == {r"20[0-9]{2}-[a-z0-9-]+"}
     with pytest.raises(ValueError, match="articles"):
         synth("BadArticles", articles="(unclosed")
+
+
+def test_functions_log_json_without_per_invocation_platform_lines(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 3
+    for fn in functions.values():
+        assert fn["Properties"]["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "SystemLogLevel": "WARN",
+            "ApplicationLogLevel": "INFO",
+            "LogGroup": fn["Properties"]["LoggingConfig"]["LogGroup"],
+        }
