@@ -240,7 +240,7 @@ def table(m: dict[str, Any], details: dict[str, Any]) -> str:
         f"fixed: {obs['alarms']} alarms, {obs['metrics']} custom metrics ({', '.join(obs['metric_names'])}); "
         f"logs {obs['log_bytes']['ingest']:.0f} B per ingest and {obs['log_bytes']['aggregate']:.0f} B per "
         "aggregate invocation",
-        "query RRU (small store / 100x history): "
+        "query RRU (small store / with a year of history and 20k more articles): "
         + ", ".join(f"{k} {m['query_rru_small'][k]:g}/{m['query_rru_large'][k]:g}" for k in m["query_rru_small"]),
         f"cold start, import + first request (median of {cold['runs']}): boto3 "
         f"{cold['seconds_import']['boto3'] * 1000:.0f} ms; "
