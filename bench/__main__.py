@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if pool is not None:
             pool.shutdown()
         progress.set("cold start")
-        cold = _cold_start(sample_records, opt["cold_runs"])
+        cold = _cold_start(sample_records, opt["cold_runs"], bool(facts.get("platform_log_lines", True)))
         progress.set("done")
 
     obs = {
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "metrics": len(cold["metrics"]),
         "metric_names": [m.split(":", 1)[1].split("[", 1)[0] for m in cold["metrics"]],
         "log_bytes": cold["log_bytes_per_invocation"],
+        "platform_lines": cold["platform_lines"],
     }
     for lr, naive in naives:
         truth_articles, _ = lr.truth_articles, lr.truth_site
@@ -194,7 +195,7 @@ def _synth_facts() -> dict[str, Any]:
         return {"alarms": 5, "memory_mb": {}, "esm": {}, "billing": ["PAY_PER_REQUEST"], "synth": False}
 
 
-def _cold_start(records: list[dict[str, Any]], runs: int) -> dict[str, Any]:
+def _cold_start(records: list[dict[str, Any]], runs: int, platform_lines: bool) -> dict[str, Any]:
     from bench import probes, workload
     from twin.server import api_event
 
@@ -211,7 +212,8 @@ def _cold_start(records: list[dict[str, Any]], runs: int) -> dict[str, Any]:
         {**batch, "Records": records[10:], "state": {}, "isFinalInvokeForWindow": False},
         {**batch, "Records": [], "state": {}, "isFinalInvokeForWindow": True},
     ]
-    return probes.cold_start({"ingest": ingest, "query": query, "aggregate": aggregate}, runs=runs)
+    events = {"ingest": ingest, "query": query, "aggregate": aggregate}
+    return probes.cold_start(events, runs=runs, platform_lines=platform_lines)
 
 
 def _commit() -> str:

@@ -175,8 +175,8 @@ halved when eventually consistent. Writes are split by table: **events** (the ev
   handler's median in-process time on moto + {d["ddb_latency_ms"]:.0f} ms per DynamoDB request, billed per started ms.
 * API Gateway HTTP API: $1.00 per million requests; a Lambda Function URL: no request fee.
 * CloudWatch Logs: $0.50 per GB ingested. Bytes per invocation are measured from the real handlers' output
-  (Powertools log lines and EMF metric blobs, log level INFO as in the stack) plus Lambda's START/END/REPORT
-  lines and 26 bytes per log event: {obs["log_bytes"]["ingest"]:.0f} B per ingest, {obs["log_bytes"]["aggregate"]:.0f} B per
+  (Powertools log lines and EMF metric blobs, log level INFO as in the stack), 26 bytes per log event, and
+  Lambda's START/END/REPORT lines {"(included)" if obs.get("platform_lines", True) else "(none: the stack logs JSON with a system log level of WARN)"}: {obs["log_bytes"]["ingest"]:.0f} B per ingest, {obs["log_bytes"]["aggregate"]:.0f} B per
   aggregate invocation.
 * Custom metrics: $0.30 each a month; the ones emitted on the normal path, read from the EMF output:
   {", ".join(obs["metric_names"]) or "none"} ({obs["metrics"]}). Failure-only metrics cost only in hours they occur.

@@ -69,14 +69,18 @@ else:
 print("BENCH-RESULT " + json.dumps(out))
 """
 
-# Lambda's own lines per invocation in the text log format the stack uses (START, END, REPORT), and
-# CloudWatch Logs' 26-byte overhead per event: a stated model (the handlers' own lines are measured).
+# Lambda's own lines per invocation (START, END, REPORT) in the text format, and CloudWatch Logs' 26-byte
+# overhead per event: a stated model (the handlers' own lines are measured). A stack with JSON logs and a
+# system log level of WARN or above gets none of them (cold_start's `platform_lines`).
 PLATFORM_LOG_BYTES = 80 + 60 + 190 + 3 * 26
 LOG_EVENT_OVERHEAD = 26
 
 
 def cold_start(
-    events: dict[str, list[dict[str, Any]]], runs: int = 5, env_extra: dict[str, str] | None = None
+    events: dict[str, list[dict[str, Any]]],
+    runs: int = 5,
+    env_extra: dict[str, str] | None = None,
+    platform_lines: bool = True,
 ) -> dict[str, Any]:
     """Per function, in fresh interpreters: `import <handler>` plus its first request (client creation, bot
     list, salt, the DynamoDB calls against a local moto server over loopback), against `import boto3`.
@@ -140,22 +144,24 @@ def cold_start(
         "max_ratio": max(ratios.values()),
         "runs": runs,
         "statuses": statuses,
-        "log_bytes_per_invocation": {n: _log_bytes(v) for n, v in warm_logs.items()},
-        "log_bytes_first_invocation": {n: _log_bytes(v[:1]) for n, v in logs.items() if n != "boto3"},
+        "log_bytes_per_invocation": {n: _log_bytes(v, platform_lines) for n, v in warm_logs.items()},
+        "log_bytes_first_invocation": {n: _log_bytes(v[:1], platform_lines) for n, v in logs.items() if n != "boto3"},
+        "platform_lines": platform_lines,
         "metrics": sorted({m for v in warm_logs.values() for m in _emf_metrics(v)}),
         "metrics_cold": sorted({m for n, v in logs.items() if n != "boto3" for m in _emf_metrics(v[:1])}),
     }
 
 
-def _log_bytes(outputs: list[str]) -> float:
+def _log_bytes(outputs: list[str], platform_lines: bool = True) -> float:
     """Mean bytes CloudWatch Logs ingests per invocation: the handler's lines (each + overhead) + Lambda's."""
+    platform = PLATFORM_LOG_BYTES if platform_lines else 0
     if not outputs:
-        return float(PLATFORM_LOG_BYTES)
+        return float(platform)
     total = 0
     for text in outputs:
         lines = [x for x in text.splitlines() if x.strip()]
         total += sum(len(x.encode()) + LOG_EVENT_OVERHEAD for x in lines)
-    return total / len(outputs) + PLATFORM_LOG_BYTES
+    return total / len(outputs) + platform
 
 
 def _emf_metrics(outputs: list[str]) -> set[str]:
@@ -197,8 +203,11 @@ def synth_facts() -> dict[str, Any]:
             handler = str(r["Properties"].get("Handler", ""))
             memory[handler.split(".")[0]] = int(r["Properties"].get("MemorySize", 128))
     esm = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    logging = [r["Properties"].get("LoggingConfig", {}) for r in resources if r["Type"] == "AWS::Lambda::Function"]
+    quiet = all(c.get("LogFormat") == "JSON" and c.get("SystemLogLevel") in ("WARN", "ERROR") for c in logging)
     return {
         "alarms": sum(1 for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"),
+        "platform_log_lines": not (logging and quiet),
         "memory_mb": memory,
         "esm": {k: esm[0].get(k) for k in ("BatchSize", "MaximumBatchingWindowInSeconds", "TumblingWindowInSeconds")}
         if esm
