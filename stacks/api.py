@@ -97,8 +97,10 @@ class Api(Construct):
         else:
             for path in INGEST_ROUTES:
                 self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.POST], integration=ingest)
-        for path in QUERY_ROUTES:
-            self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.GET], integration=query)
+        for path in QUERY_ROUTES:  # HEAD too: API Gateway does not answer HEAD from a GET route
+            self.http_api.add_routes(
+                path=path, methods=[apigw.HttpMethod.GET, apigw.HttpMethod.HEAD], integration=query
+            )
 
     def _stage(self, access_logs: logs.LogGroup, rate_limit: int, burst_limit: int) -> apigw.HttpStage:
         stage = self.http_api.add_stage(

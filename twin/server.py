@@ -229,10 +229,10 @@ class TwinServer:
         for raw_name, raw_value in request.headers:
             name, value = raw_name.decode("ascii"), raw_value.decode("utf-8", "replace")
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        # HEAD is answered as GET without the body (see docs/decisions.md, "The twin's HTTP front").
-        invoked = "GET" if method == "HEAD" else method
-        event = api_event(invoked, target, headers, body, ip)
-        function = function_for(invoked)
+        # HEAD reaches the query function as HEAD, as the stack's HEAD routes deliver it; the function answers it
+        # as GET and the body is dropped here too (see docs/decisions.md, "The twin's HTTP front").
+        event = api_event(method, target, headers, body, ip)
+        function = function_for(method)
         try:
             result = self.backend.invoke(function, event)
             status, out_headers, payload = _http_response(result)

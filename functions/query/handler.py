@@ -17,4 +17,7 @@ app.include_router(router)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    http = event.get("requestContext", {}).get("http", {})
+    if http.get("method") == "HEAD":  # every GET route answers HEAD as GET; HTTP sends its headers without the body
+        http["method"] = "GET"
     return app.resolve(event, context)

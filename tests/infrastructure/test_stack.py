@@ -256,6 +256,7 @@ ROUTES = [
     "GET /statistics",
     "GET /statistics/{slug}",
 ]
+ROUTES = sorted([*ROUTES, *(r.replace("GET", "HEAD", 1) for r in ROUTES)])  # every GET route answers HEAD
 
 
 def test_http_api_throttles_and_allows_only_listed_origins(template: Template) -> None:
