@@ -66,48 +66,41 @@ def record(beacon: Beacon, cfg: Settings, now: float | None = None) -> bool:
         ":h": {"B": h},
     }
     set_clause = "SET s = :slug, k = :k, w = :w, #ttl = :ttl"
-    names = {"#ttl": "ttl"}
     db: Any = clients.dynamodb()
-    key = {"pk": {"S": f"{day}#{visitor}"}}
-    if beacon.kind is Kind.LIKE:
+
+    def add_to_capped_set(attribute: str, cap: int, extra_set: str = "", extra_add: str = "") -> bool:
+        """One upsert that adds this article's hash to a capped set; False when the set is full without it."""
         try:
             db.update_item(
                 TableName=cfg.events_table,
-                Key=key,
-                UpdateExpression=f"{set_clause} ADD lk :set",
-                ConditionExpression="attribute_not_exists(lk) OR size(lk) < :cap OR contains(lk, :h)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={**values, ":cap": {"N": str(MAX_LIKES_PER_VISITOR_DAY)}},
+                Key={"pk": {"S": f"{day}#{visitor}"}},
+                UpdateExpression=f"{set_clause}{extra_set} ADD {attribute} :set{extra_add}",
+                ConditionExpression=f"attribute_not_exists({attribute}) OR size({attribute}) < :cap "
+                f"OR contains({attribute}, :h)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={**values, ":cap": {"N": str(cap)}},
             )
-        except ClientError as exc:  # past the cap: accepted, not counted, nothing more written
+        except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return False
         return True
-    one = {":one": {"N": "1"}}
-    entry = ""
+
+    if beacon.kind is Kind.LIKE:
+        add_to_capped_set("lk", MAX_LIKES_PER_VISITOR_DAY)  # past the cap: accepted, not counted, nothing more
+        return True
+    values[":one"] = {"N": "1"}
+    extra_set = ""
     if beacon.dimensions:
-        set_clause += ", e = if_not_exists(e, :e)"
-        entry = encode_dimensions(beacon.dimensions)
-        values[":e"] = {"S": entry}
-    try:
-        db.update_item(
-            TableName=cfg.events_table,
-            Key=key,
-            UpdateExpression=f"{set_clause} ADD h :one, pv :set",
-            ConditionExpression="attribute_not_exists(pv) OR size(pv) < :cap OR contains(pv, :h)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={**values, **one, ":cap": {"N": str(MAX_ARTICLES_PER_VISITOR_DAY)}},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+        extra_set = ", e = if_not_exists(e, :e)"
+        values[":e"] = {"S": encode_dimensions(beacon.dimensions)}
+    if not add_to_capped_set("pv", MAX_ARTICLES_PER_VISITOR_DAY, extra_set, ", h :one"):
         # Past the cap: still a hit (of a visitor whose day already has an entry, so `e` is set), not a unique.
-        plain = {k: v for k, v in values.items() if k not in (":set", ":h", ":e")}
         db.update_item(
             TableName=cfg.events_table,
-            Key=key,
-            UpdateExpression="SET s = :slug, k = :k, w = :w, #ttl = :ttl ADD h :one",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={**plain, **one},
+            Key={"pk": {"S": f"{day}#{visitor}"}},
+            UpdateExpression=f"{set_clause} ADD h :one",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={k: v for k, v in values.items() if k not in (":set", ":h", ":e")},
         )
     return True

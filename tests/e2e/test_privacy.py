@@ -126,19 +126,27 @@ def test_salt_expires_48_hours_after_its_day_starts(twin: Twin) -> None:
     assert set(events[0]) == {"pk", "w", "s", "k", "h", "pv", "e", "ttl"}
 
 
+def days_back(*backs: int) -> list[str]:
+    today = dt.date.fromisoformat(days.today(time.time()))
+    return sorted((today - dt.timedelta(days=back)).isoformat() for back in backs)
+
+
+def plant_salts(twin: Twin, *backs: int) -> str:
+    """Salts for these days before today, in the salts table; returns its name."""
+    table = twin.backend.settings.salts_table
+    for day in days_back(*backs):
+        boto3.client("dynamodb").put_item(
+            TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": day}, "v": {"B": b"x" * 32}}
+        )
+    return table
+
+
 def test_hitstream_deletes_salts_48_hours_after_their_day_began(twin: Twin) -> None:
     """The first ingest of a day deletes the salts of the days before yesterday itself; TTL is only a backup."""
-    today = days.today(time.time())
-    table = twin.backend.settings.salts_table
-    db = boto3.client("dynamodb")
-    for back in (1, 2, 3, 8):
-        old = (dt.date.fromisoformat(today) - dt.timedelta(days=back)).isoformat()
-        db.put_item(TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": old}, "v": {"B": b"x" * 32}})
+    table = plant_salts(twin, 1, 2, 3, 8)
     visitors.forget_salts()
     assert twin.post(hit("salted"))[0] == 202
-    kept = sorted(i["sk"]["S"] for i in scan_all()[table])
-    yesterday = (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()
-    assert kept == [yesterday, today]
+    assert sorted(i["sk"]["S"] for i in scan_all()[table]) == days_back(0, 1)
 
 
 @pytest.mark.e2e
@@ -177,15 +185,6 @@ def test_running_twin_logs_no_user_agent_at_debug(tmp_path: Path) -> None:
 
 
 def test_the_daily_schedule_deletes_salts_on_days_without_hits(twin: Twin) -> None:
-    today = days.today(time.time())
-    table = twin.backend.settings.salts_table
-    db = boto3.client("dynamodb")
-    for back in (0, 1, 2, 5):
-        old = (dt.date.fromisoformat(today) - dt.timedelta(days=back)).isoformat()
-        db.put_item(TableName=table, Item={"pk": {"S": SALT}, "sk": {"S": old}, "v": {"B": b"x" * 32}})
-    assert (
-        twin.backend.invoke("ingest", {"purge_salts": True})["purged"][0]
-        == (dt.date.fromisoformat(today) - dt.timedelta(days=2)).isoformat()
-    )
-    kept = sorted(i["sk"]["S"] for i in scan_all()[table])
-    assert kept == sorted((dt.date.fromisoformat(today) - dt.timedelta(days=b)).isoformat() for b in (0, 1))
+    table = plant_salts(twin, 0, 1, 2, 5)
+    assert twin.backend.invoke("ingest", {"purge_salts": True})["purged"][0] == days_back(2)[0]
+    assert sorted(i["sk"]["S"] for i in scan_all()[table]) == days_back(0, 1)
