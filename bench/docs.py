@@ -22,11 +22,12 @@ MOVE = {
     "tumbling window (the economy setting), and rank-index updates batched into a periodic job.",
     "naive": "the naive design pays ~6 WRU per hit whatever the rate; hitstream's per-hit cost falls with "
     "the rate, so at the lowest level it is close to naive. The same levers as the WRU goals move it.",
-    "cost_10k": "at 10k hits a day the fixed costs (alarms, custom metrics) and the HTTP API fee are most of "
-    "the bill: fewer alarms (one composite alarm instead of five), metrics emitted only on failures, the "
-    "Function URL endpoint (no request fee) and the economy freshness setting move it.",
-    "cost_1m": "at 1M hits a day DynamoDB writes dominate: see the WRU goals; log bytes per invocation "
-    "(Powertools INFO lines and EMF blobs on every ingest) are the next item.",
+    "cost_10k": "at 10k hits a day the bill is the HTTP API fee, the five alarms ($0.50) and DynamoDB writes; custom "
+    "metrics and per-invocation platform log lines are already gone (only failure metrics, billed in the hours they "
+    "occur). The Function URL endpoint (no request fee) meets it as measured; with the HTTP API, fewer counter "
+    "writes per hit (see the WRU goals) or fewer alarms would.",
+    "cost_1m": "at 1M hits a day DynamoDB writes dominate (the events write and the per-window counter writes): "
+    "see the WRU goals; Lambda duration of the ingest is the next item.",
     "cold": "the first request loads the bot list and the User-Agent parser and creates the DynamoDB client; "
     "moving parsing off the hot path (lazy imports, a precompiled bot pattern shipped with the code) and "
     "importing only what the route needs moves it.",
