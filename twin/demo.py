@@ -1,4 +1,4 @@
-"""`HITSTREAM_DEMO=1 make run`: 30 days of made-up traffic through the real ingest and aggregate code.
+"""`HITSTREAM_DEMO=1 make run`: 60 days of made-up traffic through the real ingest and aggregate code.
 
 Hits are written by the ingest's own `record` (backdated, so they land on past days) and folded by the aggregate
 handler through the emulated stream, exactly as live hits are. With data restored from disk it does not seed again.
@@ -7,6 +7,7 @@ handler through the emulated stream, exactly as live hits are. With data restore
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 
@@ -70,7 +71,10 @@ COUNTRIES = ["US", "DE", "GB", "FR", "IN", "CA", "NL", "JP", "BR", "SE"]
 COUNTRY_WEIGHTS = [30, 14, 10, 8, 8, 6, 5, 4, 3, 2]
 
 
-def seed(backend: Backend, days: int = 30, per_day: int = 20, seed_value: int = 42) -> int:
+DEMO_DAYS = 60  # two 30-day periods, so the dashboard's comparison with the previous period means something
+
+
+def seed(backend: Backend, days: int = DEMO_DAYS, per_day: int = 20, seed_value: int = 42) -> int:
     """Backdated hits and likes (Zipf-ish over ARTICLES) on the default site; returns how many were sent."""
     rng = random.Random(seed_value)
     now = time.time()
@@ -109,6 +113,12 @@ def _day(back: int, per_day: int, rng: random.Random, now: float) -> int:
     return count
 
 
+def say(line: str) -> None:
+    """One write per line: the twin's own start lines come from another thread."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def seed_in_background(backend: Backend, restored: int = 0) -> threading.Thread | None:
     """Seed once, into an empty twin: with data restored from disk there is nothing to do."""
     if restored:
@@ -117,10 +127,10 @@ def seed_in_background(backend: Backend, restored: int = 0) -> threading.Thread 
 
     def run() -> None:
         started = time.monotonic()
-        print("demo: seeding 30 days of made-up traffic...", flush=True)
+        say(f"demo: seeding {DEMO_DAYS} days of made-up traffic...")
         sent = seed(backend)
         backend.settle()  # counted, not just written, before we say it is done
-        print(f"demo: seeded {sent:,} hits and likes in {time.monotonic() - started:.1f} s", flush=True)
+        say(f"demo: seeded {sent:,} hits and likes in {time.monotonic() - started:.1f} s")
 
     thread = threading.Thread(target=run, name="demo-seed", daemon=True)
     thread.start()
