@@ -97,7 +97,7 @@ def run(cfg: TwinSettings, listener: socket.socket) -> None:
             redelivery_rate=redelivery_rate,
             env={"DASHBOARD": mode},
             # counts fold in tumbling windows as on AWS; the poller's 0.2 s keeps them within the freshness bound
-            window_s=max(0.2, cfg.freshness_s - 0.5),
+            window_s=max(0.2, cfg.freshness_s - 0.7),
         )
     except ConfigError as exc:
         sys.exit(str(exc))
