@@ -37,6 +37,7 @@ from .schema import (
     day_sk,
     site_code,
     site_pk,
+    slug_hash,
 )
 
 # A fence may go once no record at or below it can be delivered again: Lambda drops records older than the
@@ -165,7 +166,7 @@ def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int, 
     day = pk[:10]
     if not slugs.is_valid(slug) or pk[10:11] != "#" or kind not in ("hit", "like") or not 0 <= hits <= 1:
         raise PoisonRecord(f"stream record {seq} has an invalid event image")
-    hashed = _slug_hash(slug)
+    hashed = slug_hash(slug)
     old_views, new_views = _bytes_set(old.get("pv")), _bytes_set(new.get("pv"))
     liked = kind == "like" and hashed in _bytes_set(new.get("lk")) and hashed not in _bytes_set(old.get("lk"))
     dims = decode_dimensions(str(new.get("e") or ""))
@@ -181,12 +182,6 @@ def interpret(new: dict[str, Any], old: dict[str, Any], seq: str, created: int, 
         site_visitor=int(kind == "hit" and not old_views and bool(new_views)),
         dimensions=dims if len(dims) == len(DEFAULT_DIMENSIONS) else DEFAULT_DIMENSIONS,
     )
-
-
-def _slug_hash(slug: str) -> bytes:
-    from .schema import slug_hash
-
-    return slug_hash(slug)
 
 
 def _bytes_set(value: Any) -> set[bytes]:
