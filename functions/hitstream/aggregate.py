@@ -27,6 +27,7 @@ from .ingest import decode_dimensions
 from .schema import (
     DIMENSIONS,
     OTHER,
+    PAIR,
     PK,
     SK,
     TOTAL,
@@ -47,8 +48,6 @@ MAX_CONFLICT_ROUNDS = 6
 WRITE_TRIES = 3
 # Values kept per dimension per site-day (and sources per article-day); the rest folds into "(other)".
 BREAKDOWN_CAP = 30
-# Visitors and hits of one breakdown value share one number, so one SET adds both: visitors * 10^12 + hits.
-PAIR = 10**12
 DEFAULT_DIMENSIONS = ("(direct)", "(none)", "Other", "Other", "other", "ZZ")
 SOURCE = DIMENSIONS["source"]
 NEW_PER_WRITE = 10  # new values per dimension per write, so conditions stay well under 4 KB
@@ -453,11 +452,6 @@ def _cap(pairs: dict[str, list[int]], present: set[str], room: int) -> dict[str,
         prior[0] += other[0]
         prior[1] += other[1]
     return kept
-
-
-def unpair(number: str) -> tuple[int, int]:
-    n = int(number)
-    return n // PAIR, n % PAIR
 
 
 def rerank(write: Callable[..., Any], table: str, key: dict[str, Any], item: dict[str, Any]) -> None:

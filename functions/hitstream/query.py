@@ -10,6 +10,7 @@ from typing import Any
 from . import clients, days
 from .schema import (
     DIMENSIONS,
+    PAIR,
     PK,
     RANK_INDEX,
     RANK_SK,
@@ -33,9 +34,6 @@ MAX_INDEX_PAGES = 60
 
 def max_exact(n: int) -> int:
     return 2 * n + 10
-
-
-PAIR = 10**12  # breakdown pairs: visitors * PAIR + hits (aggregate.PAIR)
 
 
 @dataclass(frozen=True)

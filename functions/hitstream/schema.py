@@ -38,6 +38,8 @@ ALL_TIME_RANK = "ALL"
 # Breakdown dimensions and the one-letter codes of their maps (site-day items: "b" + code; article-day: sources)
 DIMENSIONS = {"source": "s", "campaign": "c", "browser": "b", "os": "o", "device": "d", "country": "y"}
 OTHER = "(other)"
+# Visitors and hits of one breakdown value share one number, so one ADD moves both: visitors * PAIR + hits.
+PAIR = 10**12
 
 # Only INSERT and MODIFY reach the aggregator; TTL expiry produces REMOVE records that must not count.
 STREAM_FILTER_PATTERN: dict[str, Any] = {"eventName": ["INSERT", "MODIFY"]}
