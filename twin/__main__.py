@@ -102,7 +102,7 @@ def run(cfg: TwinSettings, listener: socket.socket) -> None:
     except ConfigError as exc:
         sys.exit(str(exc))
     store = open_store(backend)  # before anything writes: restores .hitstream/ (or HITSTREAM_DATA)
-    token = owner.install_token(backend.settings.stats_table)
+    token = owner.install_token(backend.settings.stats_table, store.directory if store else None)
     server, poller = serve(listener, backend, cfg.read_timeout)
     if os.environ.get("HITSTREAM_DEMO", "") not in ("", "0"):
         from twin.demo import seed_in_background

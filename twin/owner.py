@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 MODES = ("private", "public")
 
@@ -15,15 +16,35 @@ def dashboard_mode() -> str:
     return mode
 
 
-def install_token(stats_table: str) -> str:
-    """HITSTREAM_TOKEN, or a new random token; its hash replaces the stored one, so the printed token works."""
+TOKEN_FILE = "owner-token"
+
+
+def install_token(stats_table: str, directory: Path | None = None) -> str:
+    """HITSTREAM_TOKEN, else the token kept beside the twin's data (so a restart keeps the dashboard signed in),
+    else a new random one; its hash replaces the stored one, so the printed token works."""
     from hitstream import auth
 
-    token = os.environ.get("HITSTREAM_TOKEN", "").strip() or auth.new_token()
+    token = os.environ.get("HITSTREAM_TOKEN", "").strip() or _kept_token(directory) or auth.new_token()
     if not auth.is_token(token):
         raise SystemExit("HITSTREAM_TOKEN may hold only letters, digits and - . _ ~ + / (then = padding)")
     auth.store_owner_token(stats_table, token)
+    if directory is not None and not os.environ.get("HITSTREAM_TOKEN", "").strip():
+        path = directory / TOKEN_FILE
+        path.write_text(token + "\n")
+        path.chmod(0o600)  # a local secret, like the data beside it; never in the repository (.hitstream/ is ignored)
     return token
+
+
+def _kept_token(directory: Path | None) -> str:
+    from hitstream import auth
+
+    if directory is None:
+        return ""
+    try:
+        token = (directory / TOKEN_FILE).read_text().strip()
+    except OSError:
+        return ""
+    return token if auth.is_token(token) else ""
 
 
 def dashboard_address(host: str, port: int, token: str, mode: str) -> str:

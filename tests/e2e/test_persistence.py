@@ -129,3 +129,19 @@ def test_memory_keeps_nothing_and_says_so() -> None:
     twin = start_twin({"HITSTREAM_DATA": "memory"})
     out = stop_twin(twin)
     assert "data: kept in memory only (HITSTREAM_DATA=memory)" in out
+
+
+def test_a_restart_keeps_the_owner_token_so_the_dashboard_stays_signed_in(tmp_path: Path) -> None:
+    env = {"HITSTREAM_DATA": str(tmp_path), "HITSTREAM_DASHBOARD": "private", "HITSTREAM_TOKEN": ""}
+
+    def printed_token(twin: RunningTwin) -> str:
+        out = stop_twin(twin)
+        (line,) = [ln for ln in out.splitlines() if "#token=" in ln]
+        return line.split("#token=", 1)[1].strip()
+
+    first = printed_token(start_twin(env))
+    assert (tmp_path / "owner-token").stat().st_mode & 0o777 == 0o600
+    second = start_twin(env)
+    status, _, _ = second.request("GET", "/sites", headers={"Authorization": f"Bearer {first}"})
+    assert status == 200
+    assert printed_token(second) == first
