@@ -13,8 +13,27 @@ from .slugs import SLUG_PATTERN
 
 BEACON_BODY: dict[str, Any] = {
     "type": "object",
-    "properties": {"referrer": {"type": "string", "description": "Accepted, validated and not stored"}},
-    "description": f"Optional JSON object of at most {MAX_BODY_BYTES} bytes",
+    "properties": {
+        "referrer": {"type": "string", "description": "document.referrer: only its hostname is kept, as the source"},
+        "utm_source": {"type": "string", "description": "The source, if given (cleaned, at most 100 characters)"},
+        "utm_medium": {"type": "string", "description": "Accepted and not stored"},
+        "utm_campaign": {"type": "string", "description": "The campaign (cleaned, at most 100 characters)"},
+        "counts": {"type": "boolean", "description": "true: the answer carries the article's all-time counts"},
+    },
+    "description": f"Optional JSON object of at most {MAX_BODY_BYTES} bytes; unknown fields are ignored",
+}
+SITE_PARAMETER: dict[str, Any] = {
+    "name": "site",
+    "in": "query",
+    "required": False,
+    "description": "The site (a listed hostname; a leading www. is ignored); without it, the default site",
+    "schema": {"type": "string", "maxLength": 260},
+}
+ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+BEARER = {"bearer": {"type": "http", "scheme": "bearer", "description": "The owner token (`make token`)"}}
+UNAUTHORIZED = {
+    "description": "A private read without a valid owner token (header WWW-Authenticate: Bearer)",
+    "content": {"application/json": {"schema": ERROR}},
 }
 SLUG_PARAMETER: dict[str, Any] = {
     "name": "slug",
@@ -23,7 +42,6 @@ SLUG_PARAMETER: dict[str, Any] = {
     "description": "Article slug",
     "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 200, "title": "Slug"},
 }
-ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 _INT = {"type": "integer", "minimum": 0}
 _COUNTS = {"hits": _INT, "visitors": _INT, "likes": _INT}
 _DAILY = {
@@ -85,13 +103,16 @@ def document() -> dict[str, Any]:
     for path, ops in doc.get("paths", {}).items():
         for method, op in ops.items():
             if method == "post":
-                op["parameters"] = [SLUG_PARAMETER]  # the ingest route checks it itself (routes_ingest.py)
+                # the ingest route checks these itself (routes_ingest.py)
+                op["parameters"] = [SLUG_PARAMETER, SITE_PARAMETER]
                 op["requestBody"] = {
                     "required": False,
                     "content": {"application/json": {"schema": BEACON_BODY}, "text/plain": {"schema": BEACON_BODY}},
                 }
                 op["responses"]["202"]["content"] = {
-                    "application/json": {"schema": {"type": "object", "properties": {"accepted": {"type": "boolean"}}}}
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"accepted": {"type": "boolean"}, **_COUNTS}}
+                    }
                 }
             if method == "get" and path in OK_CONTENT:
                 op["responses"]["200"]["content"] = OK_CONTENT[path]
@@ -103,6 +124,14 @@ def document() -> dict[str, Any]:
                 op["responses"].setdefault(
                     "400", {"description": "Invalid input", "content": {"application/json": {"schema": ERROR}}}
                 )
+            if method == "get" and path == "/sites":
+                op["security"] = [{"bearer": []}]
+                op["responses"]["401"] = UNAUTHORIZED
+            elif method == "get" and path.startswith("/statistics"):
+                # public without from/to/top/breakdown (the totals on-page counters show), private with them
+                op["security"] = [{}, {"bearer": []}]
+                op["responses"]["401"] = UNAUTHORIZED
+    doc.setdefault("components", {})["securitySchemes"] = BEARER
     # The 422 responses are gone (validation errors are 400 {"error"}), and so are the schemas they used.
     schemas = doc.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
