@@ -539,7 +539,7 @@ class Window:
         return {"v": 1, "last": self.last, "t": self.time, "n": self.records, "c": rows}
 
     def fresh(self, events: list[Event]) -> list[Event]:
-        return [e for e in events if not self.last or seq_bytes(e.seq) > seq_bytes(self.last)]
+        return [e for e in events if e.seq > self.last]  # seq_keys compare as numbers; "" is below them all
 
     def add(self, events: list[Event]) -> None:
         """Fold records into the window (no writes)."""
@@ -558,11 +558,7 @@ class Window:
             else:
                 held.parts[0][1].add(total)
                 held.spans[held.parts[0][0]] = last
-        self.last = (
-            max((e.seq for e in events), key=seq_bytes)
-            if not self.last
-            else max([self.last, *(e.seq for e in events)], key=seq_bytes)
-        )
+        self.last = max(self.last, *(e.seq for e in events))
         self.time = max(self.time, *(e.time for e in events))
         self.records += len(events)
 
@@ -583,8 +579,8 @@ def apply_batch(
     if not events and not carried:
         return 0
     last = seq_key(last_seq)
-    if window is not None and window.last and seq_bytes(window.last) > seq_bytes(last):
-        last = window.last
+    if window is not None:
+        last = max(last, window.last)
     batch = Batch(
         shard=shard,
         last_seq=last,
@@ -596,7 +592,7 @@ def apply_batch(
     for key, counter in carried.items():
         into = articles if counter.slug is not None else site
         target = into.setdefault(key, Counter(counter.pk, counter.sk, counter.rank, counter.slug))
-        target.parts = sorted([*counter.parts, *target.parts], key=lambda p: seq_bytes(p[0]))
+        target.parts = sorted([*counter.parts, *target.parts], key=lambda p: p[0])
         target.spans.update(counter.spans)
     run = _runner(concurrency)
     items = run(batch.apply, list(articles.values()))

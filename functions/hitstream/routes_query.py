@@ -125,13 +125,10 @@ DASHBOARD_CSP = (
 )
 
 
-_static = assets.static
-
-
 @router.get("/", summary="The dashboard (HTML)", tags=["pages"])
 def dashboard() -> Response[str]:
     extra = {"Content-Security-Policy": DASHBOARD_CSP, "Referrer-Policy": "no-referrer"}
-    return _static("dashboard.html", "text/html; charset=utf-8", 60, extra)
+    return assets.static("dashboard.html", "text/html; charset=utf-8", 60, extra)
 
 
 @router.get("/beacon.js", summary="The tracking script (JavaScript)", tags=["pages"])
@@ -149,7 +146,7 @@ def vendored(name: str) -> Response[str]:
     }
     if name not in kinds:
         raise BadRequest("no such asset", status=404)
-    return _static(name, kinds[name], 86400 if name.startswith("uPlot") else 300)
+    return assets.static(name, kinds[name], 86400 if name.startswith("uPlot") else 300)
 
 
 @router.get("/openapi.json", summary="This OpenAPI document", tags=["pages"])
