@@ -73,20 +73,10 @@ class Monitoring(Construct):
                 "The aggregator retried batches or skipped poison records: counts lag or miss (README Alarms)",
                 total(
                     {
-                        "retries": cw.Metric(
-                            namespace=NAMESPACE,
-                            metric_name="BatchRetries",
-                            dimensions_map=emf,
-                            period=period,
-                            statistic="Sum",
-                        ),
-                        "poison": cw.Metric(
-                            namespace=NAMESPACE,
-                            metric_name="PoisonRecords",
-                            dimensions_map=emf,
-                            period=period,
-                            statistic="Sum",
-                        ),
+                        key: cw.Metric(
+                            namespace=NAMESPACE, metric_name=name, dimensions_map=emf, period=period, statistic="Sum"
+                        )
+                        for key, name in (("retries", "BatchRetries"), ("poison", "PoisonRecords"))
                     },
                     "retried batches + poison records",
                 ),

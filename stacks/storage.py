@@ -26,29 +26,14 @@ class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         events = schema.events_table_definition("events")
-        self.events = ddb.Table(
-            self,
+        self.events = self._table(
             "Events",
-            **_keys(events, events["KeySchema"]),
-            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=schema.TTL_ATTR,
+            events,
             stream=ddb.StreamViewType[events["StreamSpecification"]["StreamViewType"]],
-            encryption=ddb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.DESTROY,  # raw events expire within 30 days anyway
         )
         stats = schema.stats_table_definition("stats")
-        self.stats = ddb.Table(
-            self,
-            "Stats",
-            **_keys(stats, stats["KeySchema"]),
-            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=schema.TTL_ATTR,
-            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=ddb.TableEncryption.AWS_MANAGED,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.stats = self._table("Stats", stats, point_in_time_recovery=True, removal_policy=RemovalPolicy.RETAIN)
         for index in stats["GlobalSecondaryIndexes"]:
             self.stats.add_global_secondary_index(
                 index_name=index["IndexName"],
@@ -56,17 +41,37 @@ class Storage(Construct):
                 projection_type=ddb.ProjectionType[index["Projection"]["ProjectionType"]],
                 non_key_attributes=index["Projection"].get("NonKeyAttributes"),
             )
-        salts = schema.salts_table_definition("salts")
         # The day salts: no point-in-time recovery and no export, so no backup can ever recompute a visitor id.
-        self.salts = ddb.Table(
-            self,
+        self.salts = self._table(
             "Salts",
-            **_keys(salts, salts["KeySchema"]),
+            schema.salts_table_definition("salts"),
+            point_in_time_recovery=False,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        definition: dict[str, Any],
+        *,
+        removal_policy: RemovalPolicy,
+        point_in_time_recovery: bool | None = None,
+        stream: ddb.StreamViewType | None = None,
+    ) -> ddb.Table:
+        """An on-demand, encrypted table with a TTL, keyed as its hitstream.schema definition says."""
+        pitr = (
+            ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=point_in_time_recovery)
+            if point_in_time_recovery is not None
+            else None
+        )
+        return ddb.Table(
+            self,
+            construct_id,
+            **_keys(definition, definition["KeySchema"]),
             billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute=schema.TTL_ATTR,
-            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=False
-            ),
+            stream=stream,
+            point_in_time_recovery_specification=pitr,
             encryption=ddb.TableEncryption.AWS_MANAGED,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
