@@ -79,7 +79,7 @@ token: $(TWIN_STAMP) ## create or rotate the deployed stack's owner token; ARGS=
 	$(BIN)/python -m scripts.token $(ARGS)
 
 vendor: $(DEV_STAMP) $(CDK) ## refresh the vendored bot list and uPlot from the pinned packages
-	cp $(VENV)/lib/python3*/site-packages/crawleruseragents/crawler-user-agents.json functions/hitstream/
+	cp $(VENV)/lib/python3*/site-packages/crawleruseragents/crawler-user-agents.json functions/hitstream/audience/
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css functions/hitstream/static/
 
 beacon: $(TWIN_STAMP) ## regenerate functions/hitstream/static/beacon.min.js from beacon.js

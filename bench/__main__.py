@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from twin.backend import prepare_environment
 
     prepare_environment({"DASHBOARD": "public"})
-    from hitstream import schema
+    from hitstream.storage import schema
 
     started = time.monotonic()
     default_s = schema.DEFAULT_FRESHNESS_S

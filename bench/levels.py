@@ -125,7 +125,7 @@ def share(level: Level, article: int) -> float:
 
 
 def beacon(kind: str, slug: str, visitor: int, site: str) -> Any:
-    from hitstream.ingest import Beacon, Kind
+    from hitstream.pipeline.ingest import Beacon, Kind
 
     kw: dict[str, Any] = {"kind": Kind(kind), "slug": slug, "ip": workload.ip_of(visitor)}
     kw["user_agent"] = workload.ua_of(visitor)
@@ -247,7 +247,7 @@ API_CHECKS = 10  # articles also checked through the real query handler (all-tim
 
 def day_counts(table: str, slugs: list[str], site: str, day: str) -> tuple[Counts, tuple[int, int, int]]:
     """Counts of the sampled day's article and site items, read from moto (uncounted)."""
-    from hitstream import schema
+    from hitstream.storage import schema
 
     from bench.run import _moto_item
 
@@ -327,8 +327,8 @@ def run_level(
 ) -> tuple[LevelResult, Any, Any]:
     """Run one level through the real ingest and aggregate code. Returns the result, the backend (still
     running, for the caller's queries; close it) and the naive future (or None)."""
-    from hitstream import clients, schema
     from hitstream.config import settings
+    from hitstream.storage import clients, schema
 
     from twin.backend import Backend
 
@@ -358,7 +358,7 @@ def run_level(
     base = 10_000_000  # warm-up visitors never collide with the sample's
     morning_s = start - day_start
     touched = sorted({e.slug for e in events})
-    from hitstream.ingest import record
+    from hitstream.pipeline.ingest import record
 
     for slug in touched:
         # one warm hit per article the sample touches: this morning if its traffic makes one by then (the
@@ -390,7 +390,7 @@ def run_level(
     meter.enabled = True
     meter.tallies.clear()
     meter.phase = "ingest"
-    from hitstream.ingest import record
+    from hitstream.pipeline.ingest import record
 
     arrivals: list[esm_sim.Arrival] = []
     sampled = shard_id(0)
@@ -500,7 +500,7 @@ def inflate(table_name: str, level: Level, site: str, day: str, morning_s: float
     """Raise the warm store's counts to what the level's traffic would have made them: yesterday's and this
     morning's day items, and all-time items standing for HISTORY_DAYS days. Rank buckets follow the counts.
     Written into moto directly: not DynamoDB requests, not counted."""
-    from hitstream import schema
+    from hitstream.storage import schema
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     table = _moto_table(table_name)

@@ -90,7 +90,7 @@ def cold_start(
     import tempfile
 
     import boto3
-    from hitstream import schema
+    from hitstream.storage import schema
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines on the bench's stdout

@@ -74,7 +74,7 @@ def grow_history(table_name: str, site: str, day: str, factor_days: int = 365, a
     the current one): `factor_days` days of site and article day items before the 31-day query window, and
     `articles` more ranked all-time article items. Written into moto directly (uncounted). The window
     itself is left as it is, so a change in a query's cost comes from history alone."""
-    from hitstream import schema
+    from hitstream.storage import schema
 
     table = _moto_table(table_name)
     rng = random.Random(seed)

@@ -59,11 +59,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from hitstream import days, sites
-from hitstream.aggregate import BREAKDOWN_CAP, DEFAULT_DIMENSIONS, PAIR, rerank
-from hitstream.aggregate import Delta as Counts  # the same four numbers, absolute here
 from hitstream.config import DEFAULT_LOCAL_SITES, ConfigError, parse_sites
-from hitstream.ingest import MAX_ARTICLES_PER_VISITOR_DAY, decode_dimensions
-from hitstream.schema import (
+from hitstream.pipeline.aggregate import BREAKDOWN_CAP, DEFAULT_DIMENSIONS, PAIR, rerank
+from hitstream.pipeline.aggregate import Delta as Counts  # the same four numbers, absolute here
+from hitstream.pipeline.ingest import MAX_ARTICLES_PER_VISITOR_DAY, decode_dimensions
+from hitstream.storage.schema import (
     DIMENSIONS,
     OTHER,
     PK,

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions"))
 
-from hitstream import auth  # noqa: E402 - needs functions/ on the path
+from hitstream.api import auth  # noqa: E402 - needs functions/ on the path
 
 DEFAULT_STACK = "Hitstream"
 

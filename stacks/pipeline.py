@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from hitstream import permissions, schema
+from hitstream.storage import permissions, schema
 
 from scripts import bundle
 from stacks import constants as c

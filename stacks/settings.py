@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Node
-from hitstream import schema
 from hitstream.config import DASHBOARD_MODES, ConfigError, parse_articles, parse_sites
+from hitstream.storage import schema
 
 from stacks import constants as c
 

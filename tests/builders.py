@@ -6,7 +6,7 @@ import base64
 import itertools
 from typing import Any
 
-from hitstream.schema import site_code, slug_hash
+from hitstream.storage.schema import site_code, slug_hash
 
 from twin.server import api_event as _api_event
 

@@ -103,8 +103,9 @@ class Backend:
         self._mock = mock_aws()
         self._mock.start()
         import boto3
-        from hitstream import clients, schema, visitors
+        from hitstream.audience import visitors
         from hitstream.config import settings
+        from hitstream.storage import clients, schema
 
         from twin import iam
         from twin.esm import EventSourceMapping
@@ -113,7 +114,7 @@ class Backend:
         clients.reset()
         settings.cache_clear()
         visitors.forget_salts()
-        from hitstream.aggregate import KNOWN
+        from hitstream.pipeline.aggregate import KNOWN
 
         KNOWN.clear()  # the aggregator's memory of items belongs to the old tables
         self.settings = settings()

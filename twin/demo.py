@@ -88,8 +88,8 @@ def seed(backend: Backend, days: int = DEMO_DAYS, per_day: int = 20, seed_value:
 
 
 def _day(back: int, per_day: int, rng: random.Random, now: float) -> int:
-    from hitstream import ingest
     from hitstream.config import settings
+    from hitstream.pipeline import ingest
 
     cfg = settings()
     weights = [1 / (i + 1) for i in range(len(ARTICLES))]

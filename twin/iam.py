@@ -88,7 +88,7 @@ class Enforcer:
     @classmethod
     def for_twin(cls, settings: Any, policies: dict[str, list[dict[str, Any]]] | None = None) -> Enforcer:
         """The twin's tables (salts share the stats table when SALTS_TABLE is unset, as the functions do)."""
-        from hitstream import schema
+        from hitstream.storage import schema
 
         names = {
             "events": settings.events_table,
@@ -222,7 +222,7 @@ def _condition(operator: str, key: str, allowed: list[str], check: Check) -> boo
 
 def declared_policies(names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Each function's statements, rendered from hitstream.permissions exactly as the stack renders them."""
-    from hitstream import permissions
+    from hitstream.storage import permissions
 
     def arn(logical: str) -> str:
         if logical not in names:

@@ -22,7 +22,7 @@ TOKEN_FILE = "owner-token"
 def install_token(stats_table: str, directory: Path | None = None) -> str:
     """HITSTREAM_TOKEN, else the token kept beside the twin's data (so a restart keeps the dashboard signed in),
     else a new random one; its hash replaces the stored one, so the printed token works."""
-    from hitstream import auth
+    from hitstream.api import auth
 
     token = os.environ.get("HITSTREAM_TOKEN", "").strip() or _kept_token(directory) or auth.new_token()
     if not auth.is_token(token):
@@ -36,7 +36,7 @@ def install_token(stats_table: str, directory: Path | None = None) -> str:
 
 
 def _kept_token(directory: Path | None) -> str:
-    from hitstream import auth
+    from hitstream.api import auth
 
     if directory is None:
         return ""

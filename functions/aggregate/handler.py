@@ -3,9 +3,9 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hitstream import stream
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
+from hitstream.pipeline import stream
 
 settings()
 

@@ -67,7 +67,7 @@ def _required(name: str) -> str:
 
 def parse_sites(raw: str) -> tuple[str, ...]:
     """Comma-separated hostnames, lowercased, a leading "www." dropped, duplicates removed, order kept."""
-    from .sites import normalize  # sites.py owns the hostname rules
+    from hitstream.sites import normalize  # sites.py owns the hostname rules
 
     out: list[str] = []
     for part in raw.split(","):

@@ -5,11 +5,12 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hitstream import days, visitors
-from hitstream.api import resolver
+from hitstream import days
+from hitstream.api.ingest_routes import router, url_router
+from hitstream.api.resolver import resolver
+from hitstream.audience import visitors
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
-from hitstream.routes_ingest import router, url_router
 
 settings()  # a missing table name fails the cold start, not the first request
 # See routes_ingest: the hot path validates its slug without pydantic. Its two POST routes are public.

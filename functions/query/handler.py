@@ -4,14 +4,16 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from hitstream.api import resolver
+from hitstream.api import openapi
+from hitstream.api.query_routes import router
+from hitstream.api.resolver import resolver
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
-from hitstream.routes_query import router
 
 settings()
 app = resolver()
 app.include_router(router)
+app.include_router(openapi.router)  # GET /openapi.json
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)

@@ -19,8 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
-from hitstream import days, visitors
-from hitstream.schema import SALT
+from hitstream import days
+from hitstream.audience import visitors
+from hitstream.storage.schema import SALT
 
 from tests.builders import api_event, get, hit, like
 from tests.conftest import Twin, scan, start_twin, stop_twin

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
-from hitstream import schema
+from hitstream.storage import schema
 
 from scripts import bundle
 from stacks.hitstream_stack import HitstreamStack
@@ -277,7 +277,7 @@ def test_http_api_throttles_and_allows_only_listed_origins(template: Template) -
 
 
 def test_every_get_route_of_the_query_function_is_routed() -> None:
-    from hitstream.openapi import document
+    from hitstream.api.openapi import document
 
     paths = {p for p, ops in document()["paths"].items() if "get" in ops}
     assert {f"GET {p}" for p in paths} <= set(ROUTES)

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from hitstream import aggregate, clients
+from hitstream.pipeline import aggregate
+from hitstream.storage import clients
 
 from tests.builders import get, image, stream_event, stream_record
 from twin.faults import aggregate_path

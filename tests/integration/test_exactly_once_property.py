@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hitstream import ingest
 from hitstream.config import settings as app_settings
+from hitstream.pipeline import ingest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -14,8 +14,10 @@ import time
 from typing import Any
 
 import pytest
-from hitstream import aggregate, clients, days, ingest, schema
+from hitstream import days
 from hitstream.config import settings
+from hitstream.pipeline import aggregate, ingest
+from hitstream.storage import clients, schema
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -160,7 +162,7 @@ def test_top_n_reads_are_bounded_however_many_junk_slugs_tie(twin: Twin) -> None
     assert body["top"][0] == {"slug": "real", "hits": 2, "visitors": 2, "likes": 0}
     assert [r["slug"] for r in body["top"][1:]] == [f"junk-{i:04d}" for i in range(4)]
     assert ranged["top"] == body["top"]
-    from hitstream.query import MAX_INDEX_PAGES, max_exact
+    from hitstream.pipeline.query import MAX_INDEX_PAGES, max_exact
 
     assert all_time_calls <= 1 + MAX_INDEX_PAGES + (max_exact(5) // 100 + 1)
     assert len(calls) <= 1 + 1 + MAX_INDEX_PAGES + max_exact(5)

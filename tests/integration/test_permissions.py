@@ -14,7 +14,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from botocore.exceptions import ClientError
-from hitstream import permissions, visitors
+from hitstream.audience import visitors
+from hitstream.storage import permissions
 
 from stacks.hitstream_stack import HitstreamStack
 from tests.builders import get, hit, like

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from hitstream import auth
+from hitstream.api import auth
 from hitstream.config import settings
 
 from tests.builders import api_event, get, hit, like

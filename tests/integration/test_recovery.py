@@ -9,10 +9,21 @@ from typing import Any
 
 import boto3
 import pytest
-from hitstream import aggregate, days
-from hitstream.aggregate import PAIR
-from hitstream.ingest import MAX_ARTICLES_PER_VISITOR_DAY
-from hitstream.schema import TOTAL, all_time_rank, article_pk, bucket, day_rank, day_sk, site_code, site_pk, slug_hash
+from hitstream import days
+from hitstream.pipeline import aggregate
+from hitstream.pipeline.aggregate import PAIR
+from hitstream.pipeline.ingest import MAX_ARTICLES_PER_VISITOR_DAY
+from hitstream.storage.schema import (
+    TOTAL,
+    all_time_rank,
+    article_pk,
+    bucket,
+    day_rank,
+    day_sk,
+    site_code,
+    site_pk,
+    slug_hash,
+)
 
 from scripts import recompute
 from tests.builders import api_event, get, hit, image, like

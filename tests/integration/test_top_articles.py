@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hitstream import clients
+from hitstream.storage import clients
 
 from tests.builders import get, image, stream_event, stream_record
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hitstream import clients
+from hitstream.storage import clients
 
 from bench.meter import Meter
 from tests.builders import get, image, stream_event, stream_record
@@ -91,7 +91,7 @@ def test_a_window_mixing_already_written_records_with_new_ones_fails_loudly(twin
 
 
 def test_a_window_too_big_to_carry_is_written_early(twin: Twin, monkeypatch: Any) -> None:
-    from hitstream import stream
+    from hitstream.pipeline import stream
 
     monkeypatch.setattr(stream, "STATE_FLUSH_BYTES", 300)
     records = views(10, slugs=tuple(f"s{i}" for i in range(10)))

@@ -8,8 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
-from hitstream import auth
-from hitstream.openapi import document
+from hitstream.api import auth
+from hitstream.api.openapi import document
 
 from scripts import token as token_script
 from twin import owner
@@ -82,10 +82,12 @@ def test_every_query_parameter_of_a_public_route_is_classified() -> None:
 
 def test_public_routes_exist_as_declared() -> None:
     """The public list names routes by their declared paths; a renamed route would silently turn private."""
-    from hitstream.routes_ingest import router as ingest_router
-    from hitstream.routes_query import router as query_router
+    from hitstream.api import openapi
+    from hitstream.api.ingest_routes import router as ingest_router
+    from hitstream.api.query_routes import router as query_router
 
-    declared = {(key[0], method) for r in (query_router, ingest_router) for key in r._routes for method in key[1]}
+    routers = (query_router, ingest_router, openapi.router)
+    declared = {(key[0], method) for r in routers for key in r._routes for method in key[1]}
     for path in auth.PUBLIC_PAGES | auth.PUBLIC_TOTALS:
         assert (path, "GET") in declared, path
     for path in auth.PUBLIC_POSTS:
@@ -159,7 +161,7 @@ def test_owner_hash_is_read_once_per_ttl(backend: Backend) -> None:
     auth.store_owner_token(table, OWNER, db)
     clock = FakeClock()
     cache = auth.OwnerHash(ttl_s=60, clock=clock)
-    from hitstream import clients
+    from hitstream.storage import clients
 
     clients.dynamodb().meta.events.register("before-call.dynamodb.GetItem", lambda **_: calls.append("get"))
     assert cache.get(table) == auth.token_hash(OWNER)

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import crawleruseragents
 import pytest
-from hitstream import bots
+from hitstream.audience import bots
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

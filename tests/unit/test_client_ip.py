@@ -1,7 +1,7 @@
 """Behind the optional CloudFront edge the visitor's address comes from CloudFront, and only from it."""
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
-from hitstream.routes_ingest import client_ip
+from hitstream.api.ingest_routes import client_ip
 
 from tests.builders import hit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hitstream.api import AllowList
+from hitstream.api.resolver import AllowList
 from hitstream.config import DEFAULT_LOCAL_ORIGINS
 
 from tests.builders import get, hit

@@ -8,8 +8,8 @@ import unicodedata
 
 import crawleruseragents
 import pytest
-from hitstream import dimensions
-from hitstream.dimensions import Dimensions, agent, clean_utm, country, derive, referrer_source
+from hitstream.audience import dimensions
+from hitstream.audience.dimensions import Dimensions, agent, clean_utm, country, derive, referrer_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

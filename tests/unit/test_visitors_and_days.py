@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hitstream import clients, days, ingest, visitors
+from hitstream import days
+from hitstream.audience import visitors
 from hitstream.config import settings
+from hitstream.pipeline import ingest
+from hitstream.storage import clients
 
 from tests.builders import DESKTOP_UA, get
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 BEACON = "beacon.min.js"  # generated from beacon.js by `make beacon`; a unit test keeps it up to date
 
 

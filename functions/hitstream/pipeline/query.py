@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import clients, days
-from .schema import (
+from hitstream import days
+from hitstream.storage import clients
+from hitstream.storage.schema import (
     DIMENSIONS,
     PAIR,
     PK,

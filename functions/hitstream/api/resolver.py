@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from .config import settings
-from .observability import logger
+from hitstream.config import settings
+from hitstream.observability import logger
 
 
 class BadRequest(Exception):
@@ -70,7 +70,7 @@ def resolver(validation: bool = True, private_reads: bool = True) -> APIGatewayH
     # sourceIp and User-Agent must never reach a log.
     app = APIGatewayHttpResolver(cors=AllowList(origins), enable_validation=validation, debug=False)
     if private_reads:
-        from .auth import require_owner
+        from hitstream.api.auth import require_owner
 
         app.use(middlewares=[require_owner])
 

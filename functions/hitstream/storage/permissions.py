@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import RANK_INDEX
+from hitstream.storage.schema import RANK_INDEX
 
 FUNCTIONS = ("ingest", "query", "aggregate")
 TABLES = ("events", "stats", "salts")  # logical names; env EVENTS_TABLE, STATS_TABLE, SALTS_TABLE hold the real ones

@@ -15,9 +15,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import bots, clients, days, visitors
-from .config import Settings
-from .schema import site_code, slug_hash
+from hitstream import days
+from hitstream.audience import bots, visitors
+from hitstream.config import Settings
+from hitstream.storage import clients
+from hitstream.storage.schema import site_code, slug_hash
 
 # Distinct articles a visitor's day counts as unique views; past it, views still count as hits. Likes likewise.
 MAX_ARTICLES_PER_VISITOR_DAY = 50

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import iptocc
 
-from . import sites
+from hitstream import sites
 
 MAX_LENGTH = 100
 DIRECT = "(direct)"

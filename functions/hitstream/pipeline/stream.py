@@ -11,9 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from . import aggregate
-from .config import Settings
-from .observability import logger, metrics
+from hitstream.config import Settings
+from hitstream.observability import logger, metrics
+from hitstream.pipeline import aggregate
 
 STATE_FLUSH_BYTES = 800_000  # below Lambda's 1 MB per-shard state limit
 

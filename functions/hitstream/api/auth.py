@@ -22,9 +22,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from . import clients
-from .config import settings
-from .schema import PK, SK
+from hitstream.config import settings
+from hitstream.storage import clients
+from hitstream.storage.schema import PK, SK
 
 AUTH_PK, OWNER_SK = "AUTH", "OWNER"
 HASH_ATTR = "sha256"  # hex SHA-256 of the owner token

@@ -13,11 +13,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from . import assets, bots, ingest, sites, slugs
-from .api import BadRequest
-from .config import Settings, settings
-from .observability import logger
-from .query import Reader
+from hitstream import sites, slugs
+from hitstream.api import assets
+from hitstream.api.resolver import BadRequest
+from hitstream.audience import bots
+from hitstream.config import Settings, settings
+from hitstream.observability import logger
+from hitstream.pipeline import ingest
+from hitstream.pipeline.query import Reader
 
 MAX_BODY_BYTES = 4096
 ACCEPTED_TYPES = ("application/json", "text/plain")
@@ -90,7 +93,9 @@ def visit_dimensions(
     event: APIGatewayProxyEventV2, body: dict[str, Any], site: str, ip: str, cfg: Settings
 ) -> tuple[str, ...]:
     """The visit's dimension values in schema.DIMENSIONS order; only the first hit of a visitor's day keeps them."""
-    from . import dimensions  # loaded on the first counted hit: likes and bots never pay for the UA rules
+    from hitstream.audience import (
+        dimensions,  # loaded on the first counted hit: likes and bots never pay for the UA rules
+    )
 
     dims = dimensions.derive(
         site=site,

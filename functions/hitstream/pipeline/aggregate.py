@@ -22,9 +22,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients, slugs
-from .ingest import decode_dimensions
-from .schema import (
+from hitstream import slugs
+from hitstream.pipeline.ingest import decode_dimensions
+from hitstream.storage import clients
+from hitstream.storage.schema import (
     DIMENSIONS,
     OTHER,
     PAIR,

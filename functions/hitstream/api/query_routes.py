@@ -11,12 +11,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from . import assets, days, sites
-from .api import BadRequest
-from .config import settings
-from .query import Range, Reader
-from .schema import DIMENSIONS
-from .slugs import SLUG_PATTERN
+from hitstream import days, sites
+from hitstream.api import assets
+from hitstream.api.resolver import BadRequest
+from hitstream.config import settings
+from hitstream.pipeline.query import Range, Reader
+from hitstream.slugs import SLUG_PATTERN
+from hitstream.storage.schema import DIMENSIONS
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -147,10 +148,3 @@ def vendored(name: str) -> Response[str]:
     if name not in kinds:
         raise BadRequest("no such asset", status=404)
     return assets.static(name, kinds[name], 86400 if name.startswith("uPlot") else 300)
-
-
-@router.get("/openapi.json", summary="This OpenAPI document", tags=["pages"])
-def openapi() -> dict[str, Any]:
-    from .openapi import document  # only this route needs the ingest routes' schema
-
-    return document()

@@ -17,8 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients, days
-from .schema import PK, SALT, SK, TTL_ATTR
+from hitstream import days
+from hitstream.storage import clients
+from hitstream.storage.schema import PK, SALT, SK, TTL_ATTR
 
 _salts: dict[str, bytes] = {}
 PURGE_BACK_DAYS = 7  # days before yesterday whose salts a new day's first ingest makes sure are gone

@@ -1,0 +1,1 @@
+"""The three steps of a hit: ingest (one event write), aggregate (stream → counters), query (reads)."""

@@ -1,0 +1,1 @@
+"""DynamoDB: table and key schema, clients, and the one declaration of each function's permissions."""
