@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.builders import api_event, get, hit, like
 from tests.conftest import ROOT, Twin
 
-VENDORED = ROOT / "functions" / "hitstream" / "crawler-user-agents.json"
+VENDORED = ROOT / "functions" / "hitstream" / "audience" / "crawler-user-agents.json"
 CRAWLER_UAS = sorted({ua for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA for ua in entry.get("instances", [])})
 
 # Default User-Agents of HTTP client libraries, API tools, load testers, headless browsers, and a few crawlers.
