@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from hitstream import days, sites
 from hitstream.config import DEFAULT_LOCAL_SITES, ConfigError, parse_sites
-from hitstream.pipeline.aggregate import BREAKDOWN_CAP, DEFAULT_DIMENSIONS, PAIR, rerank
+from hitstream.pipeline.aggregate import DEFAULT_DIMENSIONS, PAIR, VALUE_SLOTS, rerank
 from hitstream.pipeline.aggregate import Delta as Counts  # the same four numbers, absolute here
 from hitstream.pipeline.ingest import MAX_ARTICLES_PER_VISITOR_DAY, decode_dimensions
 from hitstream.storage.schema import (
@@ -189,8 +189,8 @@ def breakdown_target(counts: dict[tuple[str, str], list[int]], stored: dict[str,
 
     The values the item holds stay (the aggregator kept the first it saw, under the cap); every other value
     counts in OTHER, except while the item has no OTHER yet: then the aggregator never folded a value away,
-    so an unknown value was lost, and it joins while there is room (busiest first, a slot kept for OTHER if
-    the dimension would overflow). On a correct item this is exactly what it holds: a recompute writes nothing.
+    so an unknown value was lost, and it joins while there is room (busiest first, up to VALUE_SLOTS values of
+    their own; OTHER is not counted in n<code>). On a correct item this is exactly what it holds: a recompute writes nothing.
     """
     by_code: dict[str, dict[str, list[int]]] = {}
     for (code, value), pair in counts.items():
@@ -203,7 +203,7 @@ def breakdown_target(counts: dict[tuple[str, str], list[int]], stored: dict[str,
         fresh = sorted((v for v in pairs if v not in kept), key=lambda v: (-pairs[v][0], -pairs[v][1], v))
         # With OTHER stored the aggregator has been folding values away, and any value not kept is one of
         # those. Without it, a value not kept was lost (a DLQ batch): it joins while there is room.
-        room = 0 if OTHER in present else BREAKDOWN_CAP - len(kept) - int(len(kept) + len(fresh) > BREAKDOWN_CAP)
+        room = 0 if OTHER in present else VALUE_SLOTS - len(kept - {OTHER})
         kept |= set(fresh[: max(0, room)])
         other = [0, 0]
         for value in fresh[max(0, room) :]:
@@ -214,8 +214,8 @@ def breakdown_target(counts: dict[tuple[str, str], list[int]], stored: dict[str,
                 v, h = v + other[0], h + other[1]
             if v or h:
                 want[f"b{code}:{value}"] = v * PAIR + h
-        held = sum(1 for name in want if name.startswith(f"b{code}:"))
-        if held:
+        held = sum(1 for name in want if name.startswith(f"b{code}:") and name != f"b{code}:{OTHER}")
+        if held or f"b{code}:{OTHER}" in want:
             want[f"n{code}"] = held
     return want
 

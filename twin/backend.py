@@ -95,6 +95,9 @@ class Backend:
         seed: int | None = None,
         env: dict[str, str] | None = None,
         window_s: float | None = None,
+        batching_s: float = 0.0,
+        pessimistic: bool = False,
+        shard_life_s: float = 15.0,
         policies: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         prepare_environment(env)
@@ -150,6 +153,9 @@ class Backend:
             redelivery_rate=redelivery_rate,
             rng=random.Random(rng.random()),
             window_s=window_s,
+            batching_s=batching_s,
+            pessimistic=pessimistic,
+            shard_life_s=shard_life_s,
         )
 
     def close(self) -> None:
@@ -204,9 +210,11 @@ class Backend:
         return self.virtual_shards[zlib.crc32(key) % len(self.virtual_shards)]
 
     def settle(self, force: bool = True) -> None:
-        """Read the stream, deliver everything pending and close the windows that are due (all of them when
-        forced, as tests and snapshots want). One thread at a time: the poller, snapshots."""
+        """Read the stream, deliver the batches that are due and close the windows that are due (everything,
+        when forced, as tests and snapshots want). One thread at a time: the poller, snapshots."""
         with self.lock:
-            while self.read_stream() or not self.esm.idle():
-                self.esm.drain()
+            while True:
+                arrived = self.read_stream()
+                if not self.esm.drain(force=force) and not arrived:
+                    break
             self.esm.close_windows(force=force)

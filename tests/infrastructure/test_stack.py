@@ -121,9 +121,9 @@ def test_stream_source_filters_ttl_deletes_bisects_and_bounds_retries(template: 
     assert props["MaximumRetryAttempts"] == schema.STREAM_RETRY_ATTEMPTS == 10
     assert props["MaximumRecordAgeInSeconds"] == 21600
     assert props["BatchSize"] == 5000
-    assert schema.stream_windows(schema.DEFAULT_FRESHNESS_S) == (10, 50)
-    assert props["MaximumBatchingWindowInSeconds"] == 10
-    assert props["TumblingWindowInSeconds"] == 50  # delivers shardId, which the fences key on
+    assert schema.stream_windows(schema.DEFAULT_FRESHNESS_S) == (50, 900)  # state-free: the window names the shard
+    assert props["MaximumBatchingWindowInSeconds"] == 50  # a record waits at most this, then is written
+    assert props["TumblingWindowInSeconds"] == 900  # carries no state: it only delivers shardId, which fences key on
     assert props["ParallelizationFactor"] == 1
     assert props["StartingPosition"] == "TRIM_HORIZON"
     dlq = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
@@ -339,7 +339,7 @@ def test_freshness_sets_the_stream_windows_env_and_lag_alarm() -> None:
     assert (
         (esm["Properties"]["MaximumBatchingWindowInSeconds"], esm["Properties"]["TumblingWindowInSeconds"])
         == (schema.stream_windows(300))
-        == (50, 250)
+        == (250, 900)
     )
     fn = next(iter(template.find_resources("AWS::Lambda::Function").values()))
     assert fn["Properties"]["Environment"]["Variables"]["FRESHNESS_SECONDS"] == "300"

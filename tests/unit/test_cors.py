@@ -49,8 +49,10 @@ def cors(headers: dict[str, str]) -> dict[str, str]:
 )
 def test_allow_list(patterns: tuple[str, ...], origin: str, allowed: bool) -> None:
     allow = AllowList(patterns)
-    assert allow.allowed_origin(origin) == (origin if allowed else None)
+    assert allow.grants(origin) is allowed
+    assert allow.allowed_origin(origin) == (origin or None)  # Powertools then asks to_dict, which decides
     headers = allow.to_dict(origin)
+    assert headers.get("Vary") == ("Origin" if origin else None)  # an answer that depends on Origin says so
     assert "Access-Control-Allow-Credentials" not in headers
     if allowed:
         assert headers["Access-Control-Allow-Origin"] == origin
@@ -123,6 +125,8 @@ def test_other_origins_are_not_echoed(blog_twin: RunningTwin, origin: str) -> No
         assert status < 500
         assert "access-control-allow-origin" not in got, (method, got)
         assert "access-control-allow-credentials" not in got
+        # the answer still depends on Origin: a shared cache must not hand it to an allowed origin, or back
+        assert "origin" in got.get("vary", "").lower(), (method, got)
 
 
 @pytest.mark.e2e

@@ -40,15 +40,19 @@ class AllowList(CORSConfig):
         self.patterns = tuple(p for p in patterns if p.strip("*"))  # a bare "*" (any origin) is never honoured
         self._compiled = tuple(_origin_pattern(p) for p in self.patterns)
 
+    def grants(self, origin: str | None) -> bool:
+        return bool(origin) and any(p.fullmatch(origin or "") for p in self._compiled)
+
     def allowed_origin(self, extracted_origin: str) -> str | None:
-        if extracted_origin and any(p.fullmatch(extracted_origin) for p in self._compiled):
-            return extracted_origin
-        return None
+        # Powertools adds CORS headers (to_dict) only for what this returns, so it returns every Origin: the
+        # answer to any request with an Origin depends on it, and must say `Vary: Origin` even when it grants
+        # nothing, or a shared cache could hand one origin's answer to another. to_dict decides the grant.
+        return extracted_origin or None
 
     def to_dict(self, origin: str | None) -> dict[str, str]:
         if not origin:
             return {}
-        if self.allowed_origin(origin) is None:
+        if not self.grants(origin):
             return {"Vary": "Origin"}  # the answer depends on Origin, so caches must key on it
         return {
             "Access-Control-Allow-Origin": origin,

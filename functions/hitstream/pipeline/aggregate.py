@@ -47,17 +47,16 @@ from hitstream.storage.schema import (
 FENCE_KEEP_S = 7 * 3600
 MAX_CONFLICT_ROUNDS = 6
 WRITE_TRIES = 3
-# Values kept per dimension per site-day (and sources per article-day); the rest folds into "(other)".
+# Rows kept per dimension per site-day (and sources per article-day), "(other)" included: up to BREAKDOWN_CAP - 1
+# values of their own, and "(other)" for the rest.
 BREAKDOWN_CAP = 30
+VALUE_SLOTS = BREAKDOWN_CAP - 1
 DEFAULT_DIMENSIONS = ("(direct)", "(none)", "Other", "Other", "other", "ZZ")
 SOURCE = DIMENSIONS["source"]
 NEW_PER_WRITE = 10  # new values per dimension per write, so conditions stay well under 4 KB
+# Distinct breakdown values one write adds to: with NEW_PER_WRITE, every expression stays under DynamoDB's 4 KB.
+VALUES_PER_WRITE = 120
 KNOWN_ITEMS = 20_000  # per container: which breakdown values and fences an item holds, from its last write
-
-
-class WindowOverlap(RuntimeError):
-    """An item's fence falls inside a window's records: some came again after their window was written.
-    Never silently: the batch fails, is retried, and in the end goes to the DLQ for `make recompute`."""
 
 
 class PoisonRecord(ValueError):
@@ -112,7 +111,6 @@ class Counter:
     rank: str | None = None
     slug: str | None = None
     parts: list[tuple[str, Delta]] = field(default_factory=list)
-    spans: dict[str, str] = field(default_factory=dict)  # a window's collapsed part: its first seq -> its last
 
 
 def seq_key(seq: str) -> str:
@@ -268,35 +266,39 @@ class Batch:
         return fence_name(self.shard)
 
     def apply(self, counter: Counter) -> dict[str, Any]:
-        """Add the contributions not yet in the item; returns the item as it now stands."""
+        """Add the contributions not yet in the item; returns the item as it now stands.
+
+        Contributions go in sequence order, as few writes as the expression limits allow: usually one. A write
+        that takes only a prefix of them raises the fence to the last record it holds, so the next write (or a
+        retry) starts right after it."""
         key = (counter.pk, counter.sk)
         parts = counter.parts
-        known: dict[str, Any] | None = None  # the item as a failed condition returned it
-        cached = KNOWN.get(key)
+        known: dict[str, Any] | None = None  # the item as a failed condition (or our own last write) returned it
         stored: bytes | None = None
-        for _ in range(MAX_CONFLICT_ROUNDS):
+        rounds = 0
+        while rounds < MAX_CONFLICT_ROUNDS:
             if known is not None:
                 stored = bytes(known.get(self.fence, {}).get("B", b""))
                 seen = fence_parts(stored)[0]
-                for first, last in counter.spans.items():
-                    if seq_bytes(first) <= seen < seq_bytes(last):
-                        raise WindowOverlap(f"{counter.pk}/{counter.sk}: a window's records are partly in already")
                 parts = [(seq, d) for seq, d in parts if seq_bytes(seq) > seen]
                 if not parts:
                     self._rank(counter, known)
                     return known
+            view = known if known is not None else KNOWN.get(key)
+            chunk = _chunk(parts, view)
+            last_key = self.last_seq if len(chunk) == len(parts) else chunk[-1][0]
             names: dict[str, str] = {"#f": self.fence}
-            values: dict[str, Any] = {":last": {"B": fence_value(self.last_seq, self.time)}}
+            values: dict[str, Any] = {":last": {"B": fence_value(last_key, self.time)}}
             if known is None:
                 conditions = ["(attribute_not_exists(#f) OR #f < :first)"]
-                values[":first"] = {"B": seq_bytes(parts[0][0])}
+                values[":first"] = {"B": seq_bytes(chunk[0][0])}
             elif stored:
                 conditions = ["#f = :seen"]
                 values[":seen"] = {"B": stored}
             else:
                 conditions = ["attribute_not_exists(#f)"]
             total = Delta()
-            for _seq, d in parts:
+            for _seq, d in chunk:
                 total.add(d)
             adds = []
             for name in ("hits", "visitors", "likes", "articles"):
@@ -308,14 +310,13 @@ class Batch:
             if counter.slug is not None:  # the slug itself is in the key (schema.slug_of)
                 sets.append("rk = :rk")
                 values[":rk"] = {"S": counter.rank}
-                born = next((seq for seq, d in parts if d.hits), None)
+                born = next((seq for seq, d in chunk if d.hits), None)
                 if born is not None:
                     sets.append("born = if_not_exists(born, :born)")
                     values[":born"] = {"S": f"{self.fence}|{born}"}
                 if total.hits:  # right for a new item; an existing one is re-bucketed by _rank if needed
                     sets.append("rb = if_not_exists(rb, :rb)")
                     values[":rb"] = {"N": str(bucket(total.hits))}
-            view = known if known is not None else cached
             _breakdown(total.breakdown, view, adds, conditions, names, values)
             removes = self._stale_fences(view, conditions, names, values)
             expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
@@ -338,11 +339,14 @@ class Batch:
                 # ALL_OLD returns the item as it stands; no Item means there is none (yet): nothing to read
                 known = exc.response.get("Item") or {}
                 KNOWN.put(key, known)
+                rounds += 1
                 continue
             item: dict[str, Any] = out["Attributes"]
             KNOWN.put(key, item)
-            self._rank(counter, item)
-            return item
+            if len(chunk) == len(parts):
+                self._rank(counter, item)
+                return item
+            known, parts = item, parts[len(chunk) :]  # the rest, on top of what we just wrote
         raise RuntimeError(f"counter {counter.pk}/{counter.sk} kept changing under its fence")
 
     def _stale_fences(
@@ -378,6 +382,50 @@ class Batch:
         raise AssertionError("unreachable")
 
 
+def _present(view: dict[str, Any] | None, code: str) -> set[str]:
+    prefix = f"b{code}:"
+    return {name[len(prefix) :] for name in (view or {}) if name.startswith(prefix)}
+
+
+def _room(view: dict[str, Any] | None, code: str) -> int | None:
+    """Slots left for new values of a dimension (None: the dimension is believed absent from the item)."""
+    count = (view or {}).get(f"n{code}")
+    if count is None:
+        return None
+    return max(0, VALUE_SLOTS - int(count.get("N", "0")))
+
+
+def _slots(view: dict[str, Any] | None, code: str) -> int:
+    room = _room(view, code)
+    return VALUE_SLOTS if room is None else room
+
+
+def _chunk(parts: list[tuple[str, Delta]], view: dict[str, Any] | None) -> list[tuple[str, Delta]]:
+    """The longest prefix of the contributions one write can take: at most NEW_PER_WRITE new values per dimension
+    while the dimension has more room than that, and at most VALUES_PER_WRITE breakdown values in all.
+
+    Cutting here, rather than sending the surplus to "(other)", keeps each value's contributions in one place
+    for ever: a value goes to "(other)" only once its dimension is full, and a full dimension stays full."""
+    new: dict[str, set[str]] = {}
+    keys: set[tuple[str, str]] = set()
+    present: dict[str, set[str]] = {}
+    for i, (_seq, delta) in enumerate(parts):
+        grown_keys = keys | set(delta.breakdown)
+        grown_new = {code: set(values) for code, values in new.items()}
+        for code, value in delta.breakdown:
+            if code not in present:
+                present[code] = _present(view, code)
+            if value != OTHER and value not in present[code]:
+                grown_new.setdefault(code, set()).add(value)
+        over = len(grown_keys) > VALUES_PER_WRITE or any(
+            len(values) > NEW_PER_WRITE and _slots(view, code) > NEW_PER_WRITE for code, values in grown_new.items()
+        )
+        if over and i > 0:
+            return parts[:i]
+        keys, new = grown_keys, grown_new
+    return parts
+
+
 def _breakdown(
     counts: dict[tuple[str, str], list[int]],
     view: dict[str, Any] | None,
@@ -386,34 +434,33 @@ def _breakdown(
     names: dict[str, str],
     values: dict[str, Any],
 ) -> None:
-    """ADD breakdown pairs to top-level attributes b<code>:<value>, at most BREAKDOWN_CAP values per dimension
-    (counted in n<code>), the rest in "(other)".
+    """ADD breakdown pairs to top-level attributes b<code>:<value>: at most VALUE_SLOTS values per dimension,
+    counted in n<code>, and beside them "(other)", which is not counted and takes what comes once they are full.
 
     `view` is the item as last seen (exact when a failed condition returned it, else this container's memory,
-    or nothing). Values believed new are added on condition that they are still missing and the count has room;
-    a dimension believed absent on condition that its count is. A wrong belief fails the condition, the item
-    comes back, and the next round knows exactly. At most NEW_PER_WRITE new values per dimension per write keep
-    every expression under DynamoDB's 4 KB limit.
+    or nothing). Values believed new are added on condition that they are still missing and that the count
+    still leaves room for them; a dimension believed absent on condition that its count is. A wrong belief
+    fails the condition, the item comes back, and the next round knows exactly. Every state an item can reach
+    (a count from 0 to VALUE_SLOTS, with or without "(other)") admits a write: a full dimension takes new
+    values into "(other)" with no condition at all.
     """
     by_code: dict[str, dict[str, list[int]]] = {}
     for (code, value), pair in counts.items():
         by_code.setdefault(code, {})[value] = pair
     for code, pairs in sorted(by_code.items()):
         count_name = f"n{code}"
-        count = view.get(count_name) if view else None
-        present = {name[len(code) + 2 :] for name in (view or {}) if name.startswith(f"b{code}:")}
-        if count is None:  # the dimension is believed absent: all its values may be created at once
-            kept = _cap(pairs, set(), BREAKDOWN_CAP)
+        room = _room(view, code)
+        present = _present(view, code)
+        kept = _cap(pairs, present, VALUE_SLOTS if room is None else room)
+        new = [v for v in kept if v not in present and v != OTHER]
+        if room is None:
             conditions.append(f"attribute_not_exists({_name(names, count_name)})")
-            new = list(kept)
         else:
-            kept = _cap(pairs, present, min(NEW_PER_WRITE, BREAKDOWN_CAP - len(present)))
-            new = [v for v in kept if v not in present]
             for value in new:
                 conditions.append(f"attribute_not_exists({_name(names, f'b{code}:{value}')})")
             if new:
-                conditions.append(f"{_name(names, count_name)} <= {_value(values, BREAKDOWN_CAP - len(new))}")
-        if new:
+                conditions.append(f"{_name(names, count_name)} <= {_value(values, VALUE_SLOTS - len(new))}")
+        if new or room is None:
             adds.append(f"{_name(names, count_name)} {_value(values, len(new))}")
         for value, (v, h) in sorted(kept.items()):
             adds.append(f"{_name(names, f'b{code}:{value}')} {_value(values, v * PAIR + h)}")
@@ -432,15 +479,14 @@ def _value(values: dict[str, Any], number: int) -> str:
 
 
 def _cap(pairs: dict[str, list[int]], present: set[str], room: int) -> dict[str, list[int]]:
-    """Values already in the item stay; up to `room` new ones (busiest first) join them, keeping a slot for
-    OTHER when the dimension would be full; the rest go to OTHER."""
-    if OTHER not in present and len(present) + len(pairs) > BREAKDOWN_CAP:
-        room -= 1
+    """Values already in the item stay; up to `room` new ones (busiest first) join them; the rest go to OTHER."""
     kept: dict[str, list[int]] = {}
     other = [0, 0]
     for value, pair in sorted(pairs.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])):
-        if value in present or value == OTHER:
+        if value in present:
             into = kept.setdefault(value, [0, 0])
+        elif value == OTHER:
+            into = other
         elif room > 0:
             into = kept.setdefault(value, [0, 0])
             room -= 1
@@ -448,10 +494,8 @@ def _cap(pairs: dict[str, list[int]], present: set[str], room: int) -> dict[str,
             into = other
         into[0] += pair[0]
         into[1] += pair[1]
-    if other != [0, 0]:
-        prior = kept.setdefault(OTHER, [0, 0])
-        prior[0] += other[0]
-        prior[1] += other[1]
+    if other != [0, 0] or OTHER in pairs:
+        kept[OTHER] = other
     return kept
 
 
@@ -501,69 +545,6 @@ def merge(site: dict[tuple[str, str], Counter], extra: list[Counter]) -> list[Co
     return list(site.values())
 
 
-@dataclass
-class Window:
-    """A tumbling window's deltas, carried between invocations in Lambda's `state` and written once, at its end.
-
-    Each counter's records collapse into one part keyed by the first of them: all of a window's records reach
-    the table in the same write of each item, so an item's fence is either below a window's first record or
-    at or above its last, and the part is wholly in or wholly out. `last` is the highest record folded in;
-    anything at or below it that comes again (a redelivery) is already here, or was written with an earlier
-    window, and is dropped.
-    """
-
-    last: str = ""  # seq_key
-    time: int = 0
-    counters: dict[tuple[str, str], Counter] = field(default_factory=dict)
-    records: int = 0
-
-    @classmethod
-    def load(cls, state: dict[str, Any] | None) -> Window:
-        if not state or state.get("v") != 1:
-            return cls()
-        window = cls(last=str(state["last"]), time=int(state["t"]), records=int(state.get("n", 0)))
-        for pk, sk, rank, slug, first, last, hits, visitors, likes, pairs in state["c"]:
-            delta = Delta(hits=hits, visitors=visitors, likes=likes)
-            delta.breakdown = {(code, value): [v, h] for code, value, v, h in pairs}
-            window.counters[(pk, sk)] = Counter(pk, sk, rank, slug, [(first, delta)], {first: last})
-        return window
-
-    def dump(self) -> dict[str, Any]:
-        if not self.counters:
-            return {}
-        rows = []
-        for (pk, sk), counter in self.counters.items():
-            ((first, d),) = counter.parts
-            pairs = [[code, value, v, h] for (code, value), (v, h) in d.breakdown.items()]
-            last = counter.spans[first]
-            rows.append([pk, sk, counter.rank, counter.slug, first, last, d.hits, d.visitors, d.likes, pairs])
-        return {"v": 1, "last": self.last, "t": self.time, "n": self.records, "c": rows}
-
-    def fresh(self, events: list[Event]) -> list[Event]:
-        return [e for e in events if e.seq > self.last]  # seq_keys compare as numbers; "" is below them all
-
-    def add(self, events: list[Event]) -> None:
-        """Fold records into the window (no writes)."""
-        if not events:
-            return
-        articles, site = fold(events)
-        for key, counter in [*articles.items(), *site.items()]:
-            total = Delta()
-            for _seq, d in counter.parts:
-                total.add(d)
-            first, last = counter.parts[0][0], counter.parts[-1][0]
-            held = self.counters.get(key)
-            if held is None:
-                self.counters[key] = Counter(counter.pk, counter.sk, counter.rank, counter.slug, [(first, total)])
-                self.counters[key].spans[first] = last
-            else:
-                held.parts[0][1].add(total)
-                held.spans[held.parts[0][0]] = last
-        self.last = max(self.last, *(e.seq for e in events))
-        self.time = max(self.time, *(e.time for e in events))
-        self.records += len(events)
-
-
 def apply_batch(
     events: list[Event],
     shard: str,
@@ -572,33 +553,22 @@ def apply_batch(
     *,
     write: Callable[..., Any] | None = None,
     concurrency: int = 1,
-    window: Window | None = None,
 ) -> int:
-    """Fold and write a shard's records (and a window's carried deltas); returns the number of counter writes
-    attempted. Raises on a failed write."""
-    carried = window.counters if window is not None else {}
-    if not events and not carried:
+    """Fold and write one invocation's records; returns the number of counters written. Raises on a failed
+    write (the ones that did land are fenced, so the retry adds only what is missing)."""
+    if not events:
         return 0
-    last = seq_key(last_seq)
-    if window is not None:
-        last = max(last, window.last)
     batch = Batch(
         shard=shard,
-        last_seq=last,
-        time=max([e.time for e in events] + [window.time if window else 0]) or int(time.time()),
+        last_seq=seq_key(last_seq),
+        time=max(e.time for e in events) or int(time.time()),
         table=table,
         write=write or clients.dynamodb().update_item,
     )
     articles, site = fold(events)
-    for key, counter in carried.items():
-        into = articles if counter.slug is not None else site
-        target = into.setdefault(key, Counter(counter.pk, counter.sk, counter.rank, counter.slug))
-        target.parts = sorted([*counter.parts, *target.parts], key=lambda p: p[0])
-        target.spans.update(counter.spans)
     run = _runner(concurrency)
     items = run(batch.apply, list(articles.values()))
-    seqs = {e.seq for e in events} | {c.parts[0][0] for c in carried.values()}
-    site_counters = merge(site, births(shard, seqs, articles, items))
+    site_counters = merge(site, births(shard, {e.seq for e in events}, articles, items))
     run(batch.apply, site_counters)
     return len(articles) + len(site_counters)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +13,6 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from hitstream.config import Settings
 from hitstream.observability import logger, metrics
 from hitstream.pipeline import aggregate
-
-STATE_FLUSH_BYTES = 800_000  # below Lambda's 1 MB per-shard state limit
 
 
 def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | None = None) -> dict[str, Any]:
@@ -46,19 +43,10 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
     ]
     if failures:
         metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=len(failures))
-    # With a tumbling window (the stack always has one), deltas ride in Lambda's `state` until the window's final
-    # invocation writes them once: one write per counter per window, however many batches it took.
-    windowed = "window" in event
-    window = aggregate.Window.load(event.get("state")) if windowed else None
-    if window is not None:
-        events = window.fresh(events)
-        final = bool(event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly"))
-        if not final:
-            window.add(events)
-            state = window.dump()
-            if len(json.dumps(state)) <= STATE_FLUSH_BYTES:
-                return {"batchItemFailures": failures, "state": state}
-            events = []  # too big to carry (Lambda caps state at 1 MB): write it now, start the window afresh
+    # Every invocation writes its own records: nothing waits in the tumbling window's `state`, so no count
+    # depends on a window's final invocation, on a retry getting its state back, or on when a window closes
+    # (docs/decisions.md "No count waits for a window"). The stack turns tumbling windows on only so that each
+    # invocation names its shard (`shardId`), which the fences are keyed by.
     try:
         writes = aggregate.apply_batch(
             events,
@@ -67,22 +55,15 @@ def handle(event: dict[str, Any], cfg: Settings, write: Callable[..., Any] | Non
             cfg.stats_table,
             write=write,
             concurrency=int(os.environ.get("AGGREGATE_WRITE_CONCURRENCY", "1")),
-            window=window,
         )
-    except Exception:  # any failed write: retry the batch; the fences make that safe
+    except Exception:  # noqa: BLE001 - any failed write: retry from the first record; the fences make that safe
         logger.exception("counter writes failed; asking Lambda to retry")
         metrics.add_metric(name="BatchRetries", unit=MetricUnit.Count, value=1)
-        if not seqs:  # a window's final invocation may carry no records: fail it whole, its state is kept
-            raise
         failures = [{"itemIdentifier": min(seqs, key=aggregate.seq_key)}]
-        if window is not None:  # the same state comes back with the retry
-            return {"batchItemFailures": failures, "state": event.get("state") or {}}
     else:
         # Successes are logged at DEBUG, not metered: only failures are metrics (they cost only when they happen).
-        logger.debug(
-            "window written", extra={"records": len(events) + (window.records if window else 0), "writes": writes}
-        )
+        logger.debug("batch written", extra={"records": len(events), "writes": writes})
     response: dict[str, Any] = {"batchItemFailures": failures}
-    if windowed:
+    if "window" in event:  # with tumbling windows on, Lambda treats a response without `state` as a failure
         response["state"] = {}
     return response

@@ -51,17 +51,20 @@ STREAM_MAX_RECORD_AGE_S = 6 * 3600
 SALT_PURGE_SCHEDULE = "cron(5 0 * * ? *)"  # daily, 00:05 UTC
 DEFAULT_FRESHNESS_S = 60  # how long counts may lag on AWS (CDK context freshnessSeconds, 5-900)
 MIN_FRESHNESS_S, MAX_FRESHNESS_S = 5, 900
+TUMBLING_WINDOW_S = 900  # the longest Lambda allows; it only gives each invocation its shardId
 
 
 def stream_windows(freshness_s: int) -> tuple[int, int]:
     """(MaximumBatchingWindowInSeconds, TumblingWindowInSeconds) for a freshness bound.
 
-    The aggregator keeps a window's deltas in the tumbling-window state and writes counters once per window,
-    so a record waits at most one batching window plus one tumbling window before it is visible.
+    Every invocation writes its own records, so a record waits at most one batching window (Lambda's maximum is
+    300 s) plus the invocation itself. The tumbling window carries no state: it is on only so that each
+    invocation names its shard (`shardId`), which the fences are keyed by; the longest one (900 s) adds the
+    fewest empty end-of-window invocations (docs/decisions.md "No count waits for a window").
     """
     freshness_s = max(1, min(MAX_FRESHNESS_S, int(freshness_s)))
-    batching = min(300, max(1, freshness_s // 6))
-    return batching, max(1, freshness_s - batching)
+    batching = min(300, max(1, freshness_s - max(2, freshness_s // 6)))
+    return batching, TUMBLING_WINDOW_S
 
 
 def bucket(hits: int) -> int:
