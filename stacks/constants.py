@@ -3,7 +3,6 @@
 from aws_cdk import Duration
 
 SERVICE = "hitstream"
-FUNCTIONS_DIR = "functions"
 
 # The runtime dependencies ship in a layer the project builds from its pins (scripts/bundle.py), not a public one.
 
