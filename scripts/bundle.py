@@ -121,7 +121,11 @@ def functions_dir() -> Path:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, dest)
             compile_tree(staged, TASK_DIR)
-            os.replace(staged, target)
+            try:
+                os.replace(staged, target)
+            except OSError:  # another process staged the same sources first
+                if not target.exists():
+                    raise
         for stale in FUNCTIONS_CACHE.glob("functions-*"):
             if stale != target:
                 shutil.rmtree(stale, ignore_errors=True)
