@@ -54,10 +54,12 @@ lint: $(DEV_STAMP) ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, ORIGINS, ARTICLES (README Deploy).
+# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, INGEST_CONCURRENCY, ORIGINS,
+# ARTICLES (README Deploy).
 # The CLI and jsii run on the Node 22 pinned in package.json (the pinned CLI calls Node 20 end-of-life).
 CDK_CONTEXT = $(if $(SITES),-c sites=$(SITES)) $(if $(DASHBOARD),-c dashboard=$(DASHBOARD)) \
 	$(if $(FRESHNESS),-c freshnessSeconds=$(FRESHNESS)) $(if $(INGEST_ENDPOINT),-c ingestEndpoint=$(INGEST_ENDPOINT)) \
+	$(if $(INGEST_CONCURRENCY),-c ingestConcurrency=$(INGEST_CONCURRENCY)) \
 	$(if $(ORIGINS),-c allowedOrigins=$(ORIGINS)) $(if $(ARTICLES),-c 'articles=$(ARTICLES)')
 CDK_RUN = PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(CDK)
 
