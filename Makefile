@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 CDK := node_modules/.bin/cdk
 
-.PHONY: help bootstrap bootstrap-dev run test test-fast lint synth deploy token bench recompute beacon vendor clean
+.PHONY: help bootstrap bootstrap-dev run test test-fast lint synth deploy token smoke bench recompute beacon vendor clean
 
 # The twin needs only the functions' runtime + moto (requirements-twin.txt); tests, lint, bench and CDK need the
 # rest (requirements-dev.txt). Two stamps, so `make run` on a fresh clone installs the small set only.
@@ -54,10 +54,12 @@ lint: $(DEV_STAMP) ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, ORIGINS, ARTICLES (README Deploy).
+# CDK context: SITES=host[,host] (required), then DASHBOARD, FRESHNESS, INGEST_ENDPOINT, INGEST_CONCURRENCY, ORIGINS,
+# ARTICLES (README Deploy).
 # The CLI and jsii run on the Node 22 pinned in package.json (the pinned CLI calls Node 20 end-of-life).
 CDK_CONTEXT = $(if $(SITES),-c sites=$(SITES)) $(if $(DASHBOARD),-c dashboard=$(DASHBOARD)) \
 	$(if $(FRESHNESS),-c freshnessSeconds=$(FRESHNESS)) $(if $(INGEST_ENDPOINT),-c ingestEndpoint=$(INGEST_ENDPOINT)) \
+	$(if $(INGEST_CONCURRENCY),-c ingestConcurrency=$(INGEST_CONCURRENCY)) \
 	$(if $(ORIGINS),-c allowedOrigins=$(ORIGINS)) $(if $(ARTICLES),-c 'articles=$(ARTICLES)')
 CDK_RUN = PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(CDK)
 
@@ -68,6 +70,10 @@ synth: $(DEV_STAMP) $(CDK) ## cdk synth SITES=a.example,b.example: offline, no d
 deploy: $(DEV_STAMP) $(CDK) ## cdk deploy SITES=a.example,b.example to the configured AWS account
 	$(BIN)/python -m scripts.bundle
 	$(CDK_RUN) deploy $(CDK_CONTEXT)
+
+TIMEOUT ?= 120
+smoke: $(TWIN_STAMP) ## check a deployment end to end: make smoke URL=<ApiUrl|EdgeUrl|twin> TOKEN=<owner token> [TIMEOUT=s]
+	$(BIN)/python -m scripts.smoke --url '$(URL)' --token '$(TOKEN)' --timeout $(TIMEOUT)
 
 bench: $(DEV_STAMP) ## cost and scale benchmark against the naive design (last line: JSON)
 	$(BIN)/python -m bench

@@ -15,7 +15,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from stacks import constants as c
 from stacks.pipeline import Pipeline
 
 # Every GET the query function serves; a path not listed here is answered 404 by API Gateway at no Lambda cost.
@@ -55,6 +54,8 @@ class Api(Construct):
         rate_limit: int,
         burst_limit: int,
         ingest_endpoint: str = "httpApi",
+        ingest_concurrency: int | None = None,
+        authorizer: apigw.IHttpRouteAuthorizer | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.http_api = apigw.HttpApi(
@@ -77,11 +78,12 @@ class Api(Construct):
         ingest = HttpLambdaIntegration("Ingest", pipeline.ingest)
         query = HttpLambdaIntegration("Query", pipeline.query)
         self.ingest_url: lambda_.FunctionUrl | None = None
-        if ingest_endpoint == "functionUrl":
-            # No API throttling in front of it: reserved concurrency bounds how much it can run (and cost) instead.
+        if ingest_concurrency is not None:
+            # Opt-in: Lambda refuses a reservation that leaves the account under 100 unreserved (README Deploy).
             cfn = pipeline.ingest.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
-            cfn.reserved_concurrent_executions = c.INGEST_URL_CONCURRENCY
+            cfn.reserved_concurrent_executions = ingest_concurrency
+        if ingest_endpoint == "functionUrl":
             self.ingest_url = pipeline.ingest.add_function_url(
                 auth_type=lambda_.FunctionUrlAuthType.NONE,
                 cors=lambda_.FunctionUrlCorsOptions(
@@ -96,10 +98,15 @@ class Api(Construct):
             )
         else:
             for path in INGEST_ROUTES:
-                self.http_api.add_routes(path=path, methods=[apigw.HttpMethod.POST], integration=ingest)
+                self.http_api.add_routes(
+                    path=path, methods=[apigw.HttpMethod.POST], integration=ingest, authorizer=authorizer
+                )
         for path in QUERY_ROUTES:  # HEAD too: API Gateway does not answer HEAD from a GET route
             self.http_api.add_routes(
-                path=path, methods=[apigw.HttpMethod.GET, apigw.HttpMethod.HEAD], integration=query
+                path=path,
+                methods=[apigw.HttpMethod.GET, apigw.HttpMethod.HEAD],
+                integration=query,
+                authorizer=authorizer,
             )
 
     def _stage(self, access_logs: logs.LogGroup, rate_limit: int, burst_limit: int) -> apigw.HttpStage:

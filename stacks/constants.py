@@ -3,7 +3,6 @@
 from aws_cdk import Duration
 
 SERVICE = "hitstream"
-FUNCTIONS_DIR = "functions"
 
 # The runtime dependencies ship in a layer the project builds from its pins (scripts/bundle.py), not a public one.
 
@@ -19,7 +18,14 @@ DEFAULT_THROTTLE_RATE = 200  # requests/s, steady
 DEFAULT_THROTTLE_BURST = 400
 EVENT_TTL_DAYS = 30
 
-INGEST_URL_CONCURRENCY = 50  # -c ingestEndpoint=functionUrl: reserved concurrency bounds what the URL can cost
+# -c ingestConcurrency=N reserves N of the account's concurrency for ingest (off by default). Lambda keeps 100
+# unreserved, so the account's concurrency quota must be at least N + 100; new accounts may have less.
+MAX_INGEST_CONCURRENCY = 10_000
+LAMBDA_UNRESERVED_MINIMUM = 100
+
+# Deploy-time limits checked at synth (stacks/limits.py, stacks/settings.py)
+LAMBDA_ENVIRONMENT_BYTES = 4096  # all of a function's variables together
+FUNCTION_URL_MAX_ORIGINS = 100  # AllowOrigins of a Function URL's CORS
 
 # Alarms (README "Alarms" explains each): one period, alarm on any failure a user would see
 ALARM_PERIOD = Duration.minutes(5)

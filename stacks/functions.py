@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from scripts import bundle
 from stacks import constants as c
 
 
@@ -38,9 +39,7 @@ def python_function(
         runtime=lambda_.Runtime.PYTHON_3_12,
         architecture=lambda_.Architecture.ARM_64,
         handler=handler,
-        code=lambda_.Code.from_asset(
-            c.FUNCTIONS_DIR, exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
-        ),
+        code=lambda_.Code.from_asset(str(bundle.functions_dir())),  # functions/ with CPython 3.12 bytecode
         layers=[runtime_layer],
         role=role,
         memory_size=memory_mb,

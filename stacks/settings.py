@@ -30,6 +30,7 @@ class DeploySettings:
     waf_rate_limit: int | None
     alarm_email: str | None
     articles: str = ""
+    ingest_concurrency: int | None = None  # opt-in reserved concurrency for ingest (README Deploy: the quota)
 
 
 def _listed(value: Any) -> list[str]:
@@ -76,7 +77,14 @@ def from_context(node: Node) -> DeploySettings:
     endpoint = str(node.try_get_context("ingestEndpoint") or "httpApi")
     if endpoint not in INGEST_ENDPOINTS:
         raise ContextError(f"-c ingestEndpoint must be one of {', '.join(INGEST_ENDPOINTS)}, got {endpoint!r}")
+    if endpoint == "functionUrl" and len(origins) > c.FUNCTION_URL_MAX_ORIGINS:
+        raise ContextError(
+            f"-c sites: {len(sites)} sites (with allowedOrigins) make {len(origins)} CORS origins (https://<site> and "
+            f"https://www.<site> each), over the {c.FUNCTION_URL_MAX_ORIGINS} a Lambda Function URL accepts: list "
+            f"fewer sites, or drop -c ingestEndpoint=functionUrl (the HTTP API takes the beacons then)"
+        )
     waf = node.try_get_context("wafRateLimit")
+    concurrency = node.try_get_context("ingestConcurrency")
     return DeploySettings(
         sites=sites,
         dashboard=dashboard,
@@ -90,6 +98,9 @@ def from_context(node: Node) -> DeploySettings:
         waf_rate_limit=_int(node, "wafRateLimit", 0, 10, 2_000_000_000) if waf not in (None, "") else None,
         alarm_email=node.try_get_context("alarmEmail") or None,
         articles=_articles(node.try_get_context("articles")),
+        ingest_concurrency=_int(node, "ingestConcurrency", 0, 1, c.MAX_INGEST_CONCURRENCY)
+        if concurrency not in (None, "")
+        else None,
     )
 
 

@@ -8,11 +8,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from hitstream import days
 from hitstream.api.ingest_routes import router, url_router
 from hitstream.api.resolver import resolver
-from hitstream.audience import visitors
+from hitstream.audience import bots, dimensions, visitors
 from hitstream.config import settings
 from hitstream.observability import logger, metrics
 
 settings()  # a missing table name fails the cold start, not the first request
+# Warm at init: the cold start, not the first counted hit, compiles the bot list's patterns, loads the User-Agent
+# rules and the country table (scripts/coldstart.py measures both).
+WARM_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+bots.is_bot(WARM_USER_AGENT)
+dimensions.agent(WARM_USER_AGENT)
+dimensions.country("192.0.2.1")
 # See routes_ingest: the hot path validates its slug without pydantic. Its two POST routes are public.
 app = resolver(validation=False, private_reads=False)
 app.include_router(router)
